@@ -1,0 +1,312 @@
+{{/* Chart name, overridable. */}}
+{{- define "innominatus.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Full name prefix: the release name when it already contains the chart name (so a release
+called "innominatus" yields deployment/innominatus as the operations guide expects). */}}
+{{- define "innominatus.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "innominatus.name" . -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "innominatus.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels on every object. */}}
+{{- define "innominatus.labels" -}}
+helm.sh/chart: {{ include "innominatus.chart" . }}
+app.kubernetes.io/name: {{ include "innominatus.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: innominatus
+{{- end -}}
+
+{{/* The "app" label of a component; call with (dict "ctx" $ "component" "server").
+The server pods carry app=<name> (the guide's `kubectl -l app=innominatus`); the other
+components get app=<name>-<component> so that label never selects a worker or a job. */}}
+{{- define "innominatus.appLabel" -}}
+{{- $name := include "innominatus.name" .ctx -}}
+{{- if eq .component "server" }}{{ $name }}{{ else }}{{ printf "%s-%s" $name .component }}{{ end -}}
+{{- end -}}
+
+{{/* Selector labels of one component; call with (dict "ctx" $ "component" "server"). */}}
+{{- define "innominatus.selectorLabels" -}}
+app: {{ include "innominatus.appLabel" . }}
+app.kubernetes.io/name: {{ include "innominatus.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* All labels of one component's objects and pods: the common labels plus app and component. */}}
+{{- define "innominatus.componentLabels" -}}
+{{ include "innominatus.labels" .ctx }}
+app: {{ include "innominatus.appLabel" . }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* Labels selecting every pod of the release (NetworkPolicy). */}}
+{{- define "innominatus.releaseSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "innominatus.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "innominatus.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "innominatus.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "innominatus.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "innominatus.configMapName" -}}
+{{- printf "%s-config" (include "innominatus.fullname" .) -}}
+{{- end -}}
+
+{{- define "innominatus.secretName" -}}
+{{- default (printf "%s-secrets" (include "innominatus.fullname" .)) .Values.secrets.existingSecret -}}
+{{- end -}}
+
+{{/* Name of the hook-time copies (ServiceAccount, Secret, ConfigMap) used by the migration Job:
+at pre-install nothing else of the release exists yet. */}}
+{{- define "innominatus.migrateName" -}}
+{{- printf "%s-migrate" (include "innominatus.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* SECRET_KEY: the value given, else the one already in the cluster (kept across upgrades),
+else one generated once per render and memoised so the Secret and its hook copy agree. */}}
+{{- define "innominatus.secretKey" -}}
+{{- if .Values.secrets.secretKey -}}
+{{- .Values.secrets.secretKey -}}
+{{- else -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "innominatus.secretName" .) -}}
+{{- if and $existing (index ($existing.data | default dict) "secret-key") -}}
+{{- index $existing.data "secret-key" | b64dec -}}
+{{- else -}}
+{{- if not (hasKey .Values.secrets "generatedSecretKey") -}}
+{{- $_ := set .Values.secrets "generatedSecretKey" (randAlphaNum 64) -}}
+{{- end -}}
+{{- .Values.secrets.generatedSecretKey -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Secret data shared by the Secret and its migration-hook copy. */}}
+{{- define "innominatus.secretData" -}}
+db-password: {{ .Values.database.password | b64enc | quote }}
+secret-key: {{ include "innominatus.secretKey" . | b64enc | quote }}
+oidc-client-secret: {{ .Values.oidc.clientSecret | b64enc | quote }}
+{{- end -}}
+
+{{- define "innominatus.serviceHost" -}}
+{{- printf "%s.%s.svc" (include "innominatus.fullname" .) .Release.Namespace -}}
+{{- end -}}
+
+{{/* ALLOWED_HOSTS: the pod IP (probes and Prometheus address pods by IP), loopback, the
+Service's DNS names, the Ingress hosts and config.allowedHosts. */}}
+{{- define "innominatus.allowedHosts" -}}
+{{- $fullname := include "innominatus.fullname" . -}}
+{{- $svc := include "innominatus.serviceHost" . -}}
+{{- $hosts := list "$(POD_IP)" "localhost" "127.0.0.1" $fullname (printf "%s.%s" $fullname .Release.Namespace) $svc (printf "%s.%s" $svc .Values.clusterDomain) -}}
+{{- if .Values.ingress.enabled -}}
+{{- range .Values.ingress.hosts -}}
+{{- $hosts = append $hosts .host -}}
+{{- end -}}
+{{- end -}}
+{{- concat $hosts .Values.config.allowedHosts | uniq | join "," -}}
+{{- end -}}
+
+{{/* CSRF_TRUSTED_ORIGINS: the Ingress hosts (https when covered by TLS) and config.csrfTrustedOrigins. */}}
+{{- define "innominatus.csrfTrustedOrigins" -}}
+{{- $origins := list -}}
+{{- if .Values.ingress.enabled -}}
+{{- $tlsHosts := list -}}
+{{- range .Values.ingress.tls -}}
+{{- $tlsHosts = concat $tlsHosts (.hosts | default list) -}}
+{{- end -}}
+{{- range .Values.ingress.hosts -}}
+{{- $origins = append $origins (printf "%s://%s" (ternary "https" "http" (has .host $tlsHosts)) .host) -}}
+{{- end -}}
+{{- end -}}
+{{- concat $origins .Values.config.csrfTrustedOrigins | uniq | join "," -}}
+{{- end -}}
+
+{{/* Environment of every innominatus container; call with (dict "ctx" $ "secretName" name). */}}
+{{- define "innominatus.env" -}}
+{{- $v := .ctx.Values -}}
+- name: POD_IP
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+# The root filesystem is read-only: git, terraform and Python caches write below HOME.
+- name: HOME
+  value: /tmp
+- name: PORT
+  value: {{ $v.server.port | quote }}
+- name: LOG_LEVEL
+  value: {{ $v.config.logLevel | quote }}
+- name: LOG_FORMAT
+  value: {{ $v.config.logFormat | quote }}
+- name: DEBUG
+  value: {{ $v.config.debug | toString | quote }}
+- name: ALLOWED_HOSTS
+  value: {{ include "innominatus.allowedHosts" .ctx | quote }}
+{{- with include "innominatus.csrfTrustedOrigins" .ctx }}
+- name: CSRF_TRUSTED_ORIGINS
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.config.trustedProxies }}
+- name: TRUSTED_PROXIES
+  value: {{ join "," . | quote }}
+{{- end }}
+- name: DB_HOST
+  value: {{ $v.database.host | quote }}
+- name: DB_PORT
+  value: {{ $v.database.port | quote }}
+- name: DB_USER
+  value: {{ $v.database.user | quote }}
+- name: DB_NAME
+  value: {{ $v.database.name | quote }}
+- name: DB_SSLMODE
+  value: {{ $v.database.sslmode | quote }}
+- name: DB_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: db-password
+      optional: true
+{{- with $v.database.passwordSecret }}
+- name: DB_PASSWORD_SECRET
+  value: {{ . | quote }}
+{{- end }}
+- name: SECRET_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: secret-key
+- name: OIDC_ENABLED
+  value: {{ $v.oidc.enabled | toString | quote }}
+{{- if $v.oidc.enabled }}
+- name: OIDC_ISSUER
+  value: {{ $v.oidc.issuer | quote }}
+- name: OIDC_CLIENT_ID
+  value: {{ $v.oidc.clientId | quote }}
+- name: OIDC_REDIRECT_URL
+  value: {{ $v.oidc.redirectUrl | quote }}
+- name: OIDC_CLIENT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: oidc-client-secret
+      optional: true
+{{- end }}
+{{- with $v.config.pushgatewayUrl }}
+- name: PUSHGATEWAY_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.config.redisUrl }}
+- name: REDIS_URL
+  value: {{ . | quote }}
+{{- end }}
+- name: GUNICORN_WORKERS
+  value: {{ $v.gunicorn.workers | quote }}
+- name: GUNICORN_TIMEOUT
+  value: {{ $v.gunicorn.timeout | quote }}
+- name: Q_WORKERS
+  value: {{ $v.worker.qWorkers | quote }}
+- name: ADMIN_CONFIG
+  value: /etc/innominatus/admin-config.yaml
+- name: BACKUP_DIR
+  value: {{ $v.config.backupDir | quote }}
+{{- with $v.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Volume mounts of every innominatus container. */}}
+{{- define "innominatus.volumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+- name: config
+  mountPath: /etc/innominatus
+  readOnly: true
+{{- with .Values.extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Volumes of every innominatus pod; call with (dict "ctx" $ "configMapName" name). */}}
+{{- define "innominatus.volumes" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .ctx.Values.tmpSizeLimit }}
+- name: config
+  configMap:
+    name: {{ .configMapName }}
+{{- with .ctx.Values.extraVolumes }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod template annotations that roll the pods when configuration or secrets change. */}}
+{{- define "innominatus.checksums" -}}
+checksum/config: {{ toYaml .Values.adminConfig | sha256sum }}
+checksum/secret: {{ list .Values.database.password .Values.oidc.clientSecret .Values.secrets.secretKey .Values.secrets.existingSecret .Values.database.passwordSecret | toJson | sha256sum }}
+{{- end -}}
+
+{{/* Topology spread constraints with the component's selector filled in when omitted. */}}
+{{- define "innominatus.topologySpread" -}}
+{{- $selector := fromYaml (include "innominatus.selectorLabels" (dict "ctx" .ctx "component" .component)) -}}
+{{- range .constraints }}
+- {{ toYaml (merge (dict) . (dict "labelSelector" (dict "matchLabels" $selector))) | nindent 2 | trim }}
+{{- end }}
+{{- end -}}
+
+{{/* Rules for deploying application workloads (Score workloads and their resources). */}}
+{{- define "innominatus.workloadRules" -}}
+- apiGroups: ["apps"]
+  resources: ["deployments", "statefulsets"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["services", "configmaps", "secrets", "persistentvolumeclaims"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: ["networking.k8s.io"]
+  resources: ["ingresses"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+# Read-only: rollout status, pod logs and events of the workloads it deployed.
+- apiGroups: ["apps"]
+  resources: ["replicasets"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: [""]
+  resources: ["pods", "pods/log", "events"]
+  verbs: ["get", "list", "watch"]
+{{- with .Values.rbac.workloads.extraRules }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,3 @@
+"""innominatus: a platform orchestrator for internal developer platforms."""
+
+__version__ = "0.1.0"

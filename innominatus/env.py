@@ -1,0 +1,74 @@
+"""Typed readers for environment variables that fail loudly on malformed values."""
+
+import os
+from collections.abc import Mapping
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class Env:
+    """Reads settings from a mapping (os.environ by default) with validation."""
+
+    def __init__(self, source: Mapping[str, str] | None = None) -> None:
+        self.source = os.environ if source is None else source
+
+    def raw(self, name: str) -> str | None:
+        value = self.source.get(name)
+        return None if value is None else value.strip()
+
+    def str(self, name: str, default: str = "") -> str:
+        value = self.raw(name)
+        return default if value is None or value == "" else value
+
+    def bool(self, name: str, default: bool = False) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        lowered = value.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use true/false, 1/0, yes/no, on/off)")
+
+    def int(self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+        value = self.raw(name)
+        if value is None or value == "":
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from None
+        if minimum is not None and number < minimum:
+            raise ImproperlyConfigured(f"{name}={number} is below the minimum {minimum}")
+        if maximum is not None and number > maximum:
+            raise ImproperlyConfigured(f"{name}={number} is above the maximum {maximum}")
+        return number
+
+    def float(self, name: str, default: float, *, minimum: float | None = None) -> float:
+        value = self.raw(name)
+        if value is None or value == "":
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}={value!r} is not a number") from None
+        if minimum is not None and number < minimum:
+            raise ImproperlyConfigured(f"{name}={number} is below the minimum {minimum}")
+        return number
+
+    def list(self, name: str, default: list[str] | None = None) -> list[str]:
+        value = self.raw(name)
+        if value is None or value == "":
+            return list(default or [])
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+    def choice(self, name: str, default: str, choices: set[str]) -> str:
+        value = self.str(name, default).lower()
+        if value not in choices:
+            allowed = ", ".join(sorted(choices))
+            raise ImproperlyConfigured(f"{name}={value!r} is not one of: {allowed}")
+        return value

@@ -1,0 +1,246 @@
+"""Django settings for innominatus, read from the environment (see docs/configuration.md)."""
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from innominatus.env import Env
+
+env = Env()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env.str("INNOMINATUS_DATA_DIR", str(BASE_DIR / "data")))
+
+DEBUG = env.bool("DEBUG", False)
+SECRET_KEY = env.str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set (or DEBUG=true for local development)")
+    SECRET_KEY = "insecure-development-key-only-for-debug"  # noqa: S105 - only reachable with DEBUG on
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
+PORT = env.int("PORT", 8081, minimum=1, maximum=65535)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_q",
+    "innominatus.accounts",
+    "workflows",
+    "ops",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "innominatus.urls"
+WSGI_APPLICATION = "innominatus.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: PostgreSQL when DB_HOST is set, otherwise the embedded SQLite default.
+DB_HOST = env.str("DB_HOST")
+if DB_HOST:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": DB_HOST,
+            "PORT": env.int("DB_PORT", 5432, minimum=1, maximum=65535),
+            "USER": env.str("DB_USER", "postgres"),
+            "PASSWORD": env.str("DB_PASSWORD"),
+            "NAME": env.str("DB_NAME", "idp_orchestrator"),
+            # Persistent connections: the q2 ORM broker opens connections per enqueue otherwise.
+            "CONN_MAX_AGE": env.int("DB_CONN_MAX_AGE", 600, minimum=0),
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": {
+                "sslmode": env.choice(
+                    "DB_SSLMODE",
+                    "prefer",
+                    {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"},
+                ),
+                "connect_timeout": env.int("DB_CONNECT_TIMEOUT", 5, minimum=1),
+                "application_name": "innominatus",
+            },
+        }
+    }
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "innominatus.sqlite3",
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock up front so concurrent writers queue instead of failing.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "innominatus_cache",
+        }
+    }
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", str(DATA_DIR / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+LOGIN_URL = "/admin/login/"
+
+# Request bodies: Score specs are small; anything larger is refused early with 413.
+SCORE_MAX_BYTES = env.int("SCORE_MAX_BYTES", 512 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("REQUEST_MAX_BYTES", 2 * 1024 * 1024, minimum=SCORE_MAX_BYTES)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "innominatus.pagination.StandardPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "innominatus.problems.problem_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "innominatus API",
+    "DESCRIPTION": "Platform orchestrator: submit Score specs, run workflows, watch resources.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ExecutionStatusEnum": "workflows.choices.ExecutionStatus",
+        "StepStatusEnum": "workflows.choices.StepStatus",
+        "ResourceStateEnum": "workflows.choices.ResourceState",
+        "ResourceKindEnum": "workflows.choices.ResourceKind",
+        "LogStreamEnum": "workflows.choices.LogStream",
+    },
+}
+
+# django-q2 carries "run step N" messages only; attempts and backoff live in our own rows.
+Q_CLUSTER = {
+    "name": "innominatus",
+    "orm": "default",
+    "workers": env.int("Q_WORKERS", 2, minimum=1, maximum=64),
+    "timeout": env.int("Q_TIMEOUT", 3600, minimum=10),
+    "retry": env.int("Q_RETRY", 3700, minimum=20),
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": env.int("Q_SAVE_LIMIT", 1000, minimum=-1),
+    "poll": env.float("Q_POLL", 0.1, minimum=0.01),
+    "sync": env.bool("Q_SYNC", False),
+    "label": "Task queue",
+}
+if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:
+    raise ImproperlyConfigured("Q_TIMEOUT must be lower than Q_RETRY, or tasks would run twice")
+
+# Workflow engine.
+STEP_LEASE_SECONDS = env.int("STEP_LEASE_SECONDS", 30, minimum=5)
+REAPER_INTERVAL_SECONDS = env.int("REAPER_INTERVAL_SECONDS", 15, minimum=1)
+STEP_WORK_ROOT = Path(env.str("STEP_WORK_ROOT", str(DATA_DIR / "work")))
+ADMIN_CONFIG = env.str("ADMIN_CONFIG", "/etc/innominatus/admin-config.yaml")
+
+LOG_LEVEL = env.choice("LOG_LEVEL", "info", {"debug", "info", "warning", "error", "critical"}).upper()
+LOG_FORMAT = env.choice("LOG_FORMAT", "json", {"json", "console"})
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(asctime)s %(message)s %(name)s",
+            "rename_fields": {"levelname": "level", "asctime": "timestamp", "name": "logger"},
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+        },
+        "console": {"format": "%(asctime)s %(levelname)-8s %(name)s: %(message)s"},
+    },
+    "filters": {"context": {"()": "innominatus.logcontext.ContextFilter"}},
+    "handlers": {
+        "stdout": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# Production hardening; `manage.py check --deploy` stays clean when TLS is terminated in front.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("TRUST_X_FORWARDED_PROTO") else None
+SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS")
+
+# Key for secret outputs at rest; defaults to one derived from SECRET_KEY.
+ENCRYPTION_KEY = env.str("ENCRYPTION_KEY")

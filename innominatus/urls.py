@@ -1,0 +1,37 @@
+"""Root URL configuration: API, admin, schema, Swagger UI and the operations endpoints."""
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from innominatus.problems import json_problem
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/", include("workflows.api.urls")),
+]
+
+
+def api_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Unknown URLs answer problem+json under /api/ and Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return json_problem(request, 404, "No such endpoint.")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Exception("not found"))
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """A fault answers problem+json under /api/ and Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return json_problem(request, 500, "An unexpected error occurred; it has been logged.")
+    from django.views.defaults import server_error as django_server_error
+
+    return django_server_error(request)
+
+
+handler404 = api_not_found
+handler500 = server_error

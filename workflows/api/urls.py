@@ -1,0 +1,20 @@
+"""API routes of the workflows app (no trailing slashes, as the original's API)."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from workflows.api.views_applications import ApplicationViewSet, RevisionViewSet, SpecViewSet
+from workflows.api.views_executions import ExecutionViewSet
+from workflows.api.views_resources import ResourceViewSet, StatsView
+
+router = SimpleRouter(trailing_slash=False)
+router.register("applications", ApplicationViewSet, basename="application")
+router.register(r"applications/(?P<name>[^/]+)/revisions", RevisionViewSet, basename="revision")
+router.register("specs", SpecViewSet, basename="spec")
+router.register("workflows", ExecutionViewSet, basename="execution")
+router.register("resources", ResourceViewSet, basename="resource")
+
+urlpatterns = [
+    *router.urls,
+    path("stats", StatsView.as_view(), name="stats"),
+]

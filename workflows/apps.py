@@ -1,0 +1,19 @@
+"""Workflows app: applications, revisions, executions, steps, logs and resources."""
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class WorkflowsConfig(AppConfig):
+    """App configuration for the orchestration domain."""
+
+    name = "workflows"
+    verbose_name = "Workflows"
+
+    def ready(self) -> None:
+        from django_q.signals import post_spawn
+
+        from workflows.reaper_thread import ensure_schedules, start_reaper_thread
+
+        post_spawn.connect(start_reaper_thread, dispatch_uid="innominatus-reaper-thread")
+        post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="innominatus-schedules")

@@ -1,0 +1,47 @@
+"""Operator commands for workflow executions: list stuck runs and recover them."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from workflows.services.reaper import ReapReport, expired_steps, recover_step
+
+
+class Command(BaseCommand):
+    help = "Inspect and recover workflow executions (subcommand: stuck [--recover])."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="subcommand", required=True)
+        stuck = sub.add_parser("stuck", help="List running executions whose step leases expired.")
+        stuck.add_argument("--recover", action="store_true", help="Hand them to the reaper (retry or fail).")
+
+    def handle(self, *args: Any, subcommand: str, **options: Any) -> None:
+        if subcommand != "stuck":
+            raise CommandError(f"unknown subcommand {subcommand!r}")
+        self._stuck(recover=options["recover"])
+
+    def _stuck(self, *, recover: bool) -> None:
+        now = timezone.now()
+        steps = expired_steps(now)
+        if not steps:
+            self.stdout.write("No stuck workflows: every running step has a live lease.")
+            return
+        self.stdout.write(f"{'EXECUTION':<18} {'APP':<24} {'STEP':<24} {'OWNER':<32} EXPIRED")
+        for step in steps:
+            expired = now - step.lease_expires_at if step.lease_expires_at else None
+            ago = f"{int(expired.total_seconds())}s ago" if expired else "?"
+            self.stdout.write(
+                f"{step.execution_id:<18} {step.execution.app_name[:24]:<24} {step.name[:24]:<24} "
+                f"{step.lease_owner[:32]:<32} {ago}"
+            )
+        if not recover:
+            self.stdout.write(f"{len(steps)} stuck step(s); run with --recover to retry or fail them.")
+            return
+        report = ReapReport()
+        for step in steps:
+            recover_step(step, report)
+        self.stdout.write(
+            f"Recovered: {len(report.retried)} retried, {len(report.failed)} failed, "
+            f"{len(report.cancelled)} cancelled."
+        )

@@ -1,0 +1,17 @@
+"""Domain models, one module per aggregate."""
+
+from workflows.models.application import Application, DeploymentRevision
+from workflows.models.execution import WorkflowExecution, new_execution_id
+from workflows.models.resource import ResourceInstance, ResourceStateTransition
+from workflows.models.step import StepExecution, StepLog
+
+__all__ = [
+    "Application",
+    "DeploymentRevision",
+    "ResourceInstance",
+    "ResourceStateTransition",
+    "StepExecution",
+    "StepLog",
+    "WorkflowExecution",
+    "new_execution_id",
+]

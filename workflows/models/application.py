@@ -1,0 +1,58 @@
+"""Applications and their immutable deployment revisions."""
+
+from django.conf import settings
+from django.db import models
+
+
+class Application(models.Model):
+    """A workload owned by a team, deployed from a Score spec."""
+
+    name = models.SlugField(max_length=253, unique=True)
+    team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="applications")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    current_revision = models.ForeignKey(
+        "workflows.DeploymentRevision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # What the last deploy achieved, e.g. "deployed", "rendered, not applied", "failed".
+    deploy_state = models.CharField(max_length=64, blank=True, default="")
+    deploy_message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "applications"
+        ordering = ["name"]
+        indexes = [models.Index(fields=["team", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeploymentRevision(models.Model):
+    """One accepted Score submission: canonical spec, content hash, who and when. Never changed."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    spec = models.JSONField(help_text="Canonical Score workload, without extension keys.")
+    extensions = models.JSONField(default=dict, blank=True, help_text="The original's `workflows`/`environment`.")
+    source = models.TextField(blank=True, default="", help_text="The document as submitted.")
+    content_hash = models.CharField(max_length=64)
+    comment = models.CharField(max_length=500, blank=True, default="")
+    rolled_back_from = models.PositiveIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "deployment_revisions"
+        ordering = ["application", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "number"], name="unique_revision_number"),
+        ]
+        indexes = [models.Index(fields=["application", "content_hash"])]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}#{self.number}"

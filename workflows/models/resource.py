@@ -1,0 +1,89 @@
+"""Resource instances declared by Score specs, and the record of every state change."""
+
+from django.db import models
+from django.utils import timezone
+
+from workflows.choices import RESOURCE_TRANSITIONS, ResourceKind, ResourceState, check_transition
+
+
+class ResourceInstance(models.Model):
+    """A resource an application declared (database, cache, route …) and its provisioning state."""
+
+    application = models.ForeignKey(
+        "workflows.Application", null=True, blank=True, on_delete=models.SET_NULL, related_name="resources"
+    )
+    app_name = models.CharField(max_length=253)
+    resource_name = models.CharField(max_length=253, help_text="The key under `resources:` in the spec.")
+    resource_type = models.CharField(max_length=100)
+    resource_class = models.CharField(max_length=100, blank=True, default="")
+    resource_id = models.CharField(max_length=253, blank=True, default="", help_text="Shared-resource id.")
+    state = models.CharField(max_length=16, choices=ResourceState.choices, default=ResourceState.REQUESTED)
+    kind = models.CharField(max_length=16, choices=ResourceKind.choices, default=ResourceKind.NATIVE)
+    provider = models.CharField(max_length=200, blank=True, default="")
+    params = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    outputs = models.JSONField(default=dict, blank=True, help_text="Non-secret outputs.")
+    secret_outputs = models.TextField(blank=True, default="", help_text="Encrypted secret outputs.")
+    hints = models.JSONField(default=dict, blank=True)
+    reference_url = models.URLField(max_length=1000, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "resource_instances"
+        ordering = ["app_name", "resource_name"]
+        indexes = [
+            models.Index(fields=["app_name", "resource_name"], name="resource_app_name"),
+            models.Index(fields=["resource_type", "state"], name="resource_type_state"),
+            models.Index(fields=["state"], name="resource_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app_name}/{self.resource_name}"
+
+    def transition(self, target: str, *, reason: str = "", actor: str = "", execution_id: str = "") -> bool:
+        """Change state if the table allows it, recording the change; returns whether it moved."""
+        current = self.state
+        check_transition(RESOURCE_TRANSITIONS, "resource", current, target)
+        now = timezone.now()
+        changes: dict[str, object] = {"state": target, "updated_at": now}
+        if target != ResourceState.FAILED:
+            changes["error_message"] = ""
+        elif reason:
+            changes["error_message"] = reason
+        moved = type(self).objects.filter(pk=self.pk, state=current).update(**changes)
+        if not moved:
+            self.refresh_from_db()
+            return False
+        for name, value in changes.items():
+            setattr(self, name, value)
+        ResourceStateTransition.objects.create(
+            resource=self,
+            from_state=current,
+            to_state=target,
+            reason=reason[:2000],
+            actor=actor,
+            execution_id=execution_id,
+        )
+        return True
+
+
+class ResourceStateTransition(models.Model):
+    """One recorded state change of a resource: who, why, when."""
+
+    resource = models.ForeignKey(ResourceInstance, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(max_length=16, choices=ResourceState.choices, blank=True, default="")
+    to_state = models.CharField(max_length=16, choices=ResourceState.choices)
+    reason = models.TextField(blank=True, default="")
+    actor = models.CharField(max_length=200, blank=True, default="")
+    execution_id = models.CharField(max_length=32, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "resource_state_transitions"
+        ordering = ["resource", "created_at", "id"]
+        indexes = [models.Index(fields=["resource", "created_at"], name="transition_resource_time")]
+
+    def __str__(self) -> str:
+        return f"{self.resource_id}: {self.from_state} -> {self.to_state}"

@@ -1,0 +1,1 @@
+"""Kubernetes adapter over the official client: cluster discovery, apply/get/delete, rollout, validation."""

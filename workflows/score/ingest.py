@@ -1,0 +1,95 @@
+"""The Score ingest entry point: text in, a validated canonical spec (or every problem) out."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from workflows.score.builtin_types import BUILTIN_RESOURCE_TYPES
+from workflows.score.canonical import canonical_json, full_document, normalise
+from workflows.score.errors import ScoreProblem, ScoreValidationError, sort_problems
+from workflows.score.graph import topological_order
+from workflows.score.parsing import MAX_DEPTH, MAX_DOCUMENT_BYTES, load_document
+from workflows.score.placeholders import resource_dependencies
+from workflows.score.schema import EXTENSION_KEYS, schema_problems
+from workflows.score.semantics import semantic_problems
+
+# Enough to fix a spec by; a hostile document must not turn into a megabyte of error response.
+MAX_PROBLEMS = 100
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """An accepted submission: canonical spec, extensions, their canonical text and its hash."""
+
+    spec: dict[str, Any]
+    extensions: dict[str, Any]
+    canonical: str
+    sha256: str
+    resource_order: list[str]
+
+    @property
+    def name(self) -> str:
+        """The workload name (``metadata.name``)."""
+        return str(self.spec["metadata"]["name"])
+
+
+def split_extensions(document: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Separate the original innominatus top-level keys (workflows, environment) from the Score spec."""
+    spec = {key: value for key, value in document.items() if key not in EXTENSION_KEYS}
+    extensions = {key: document[key] for key in EXTENSION_KEYS if key in document}
+    return spec, extensions
+
+
+def validate_spec(
+    spec: Mapping[str, Any],
+    *,
+    known_types: Collection[str] = BUILTIN_RESOURCE_TYPES,
+    lines: Mapping[str, int] | None = None,
+) -> list[ScoreProblem]:
+    """All problems of a parsed spec (without extensions): schema first, then semantics.
+
+    A semantic problem at or below a place the schema already rejected is dropped, so each
+    mistake is reported once, in the schema's words; identical problems are reported once.
+    """
+    lines = lines or {}
+    structural = schema_problems(spec, lines)
+    rejected = [problem.pointer for problem in structural]
+    semantic = [
+        problem
+        for problem in semantic_problems(spec, known_types=known_types, lines=lines)
+        if not any(problem.is_within(pointer) for pointer in rejected)
+    ]
+    problems = sort_problems(set(structural + semantic))
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    hidden = len(problems) - MAX_PROBLEMS
+    more = ScoreProblem.at((), code="too-many-problems", message=f"{hidden} more problems are not listed")
+    return [*problems[:MAX_PROBLEMS], more]
+
+
+def ingest(
+    text: str | bytes,
+    *,
+    content_type: str | None = None,
+    known_types: Collection[str] = BUILTIN_RESOURCE_TYPES,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+    max_depth: int = MAX_DEPTH,
+) -> IngestResult:
+    """Parse, validate and canonicalise a Score submission; raises ScoreValidationError with all problems."""
+    parsed = load_document(text, content_type=content_type, max_bytes=max_bytes, max_depth=max_depth)
+    spec, extensions = split_extensions(parsed.data)
+    problems = validate_spec(spec, known_types=known_types, lines=parsed.lines)
+    if problems:
+        raise ScoreValidationError(problems)
+    canonical_spec = normalise(spec)
+    canonical = canonical_json(full_document(canonical_spec, extensions))
+    return IngestResult(
+        spec=canonical_spec,
+        extensions=extensions,
+        canonical=canonical,
+        sha256=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+        resource_order=topological_order(resource_dependencies(canonical_spec)),
+    )

@@ -1,0 +1,219 @@
+"""Application use cases: submit a Score spec as a new deployment revision, plan it, delete an application."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+
+from innominatus.accounts.access import default_team_for, is_platform_admin
+from innominatus.accounts.models import Team
+from innominatus.problems import Conflict, ProblemError
+from workflows.models import Application, DeploymentRevision
+from workflows.score import IngestResult, ingest
+
+COMMENT_MAX_LENGTH = DeploymentRevision._meta.get_field("comment").max_length or 500
+
+
+class ResourceAction:
+    """What a submission does to one declared resource, compared with the current revision."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedResource:
+    """One resource of a plan: its name, type, class, shared id and what will happen to it."""
+
+    name: str
+    type: str
+    resource_class: str
+    resource_id: str | None
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitPlan:
+    """What a submission would change: resources in dependency order, containers, and whether anything did."""
+
+    application: str
+    team: str
+    exists: bool
+    changed: bool
+    current_revision: int | None
+    next_revision: int | None
+    content_hash: str
+    containers: list[str] = field(default_factory=list)
+    resources: list[PlannedResource] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    """The outcome of submit_spec; application and revision are None for a dry run of a new application."""
+
+    plan: SubmitPlan
+    created: bool
+    dry_run: bool
+    application: Application | None = None
+    revision: DeploymentRevision | None = None
+
+
+def submit_spec(
+    *,
+    text: str,
+    content_type: str | None,
+    user: Any,
+    team: str | None = None,
+    comment: str = "",
+    dry_run: bool = False,
+) -> SubmitResult:
+    """Validate a Score document and record it as its application's next deployment revision."""
+    result = ingest(text, content_type=content_type, max_bytes=settings.SCORE_MAX_BYTES)
+    name = str(result.spec["metadata"]["name"])
+    comment = comment.strip()[:COMMENT_MAX_LENGTH]
+    with transaction.atomic():
+        application = _locked_application(name)
+        if application is None:
+            owner = _team_for_new_application(user, team)
+            if dry_run:
+                # default_team_for may create the default team; a dry run must leave no trace.
+                transaction.set_rollback(True)
+                return SubmitResult(plan=_plan(name, owner.name, result, None, None), created=False, dry_run=True)
+            application, _ = Application.objects.get_or_create(
+                name=name, defaults={"team": owner, "created_by": user}
+            )
+            # A concurrent submitter may have created it first: take the lock on whichever row won.
+            application = _locked_application(name)
+            assert application is not None
+        _check_may_submit(user, application, team)
+        current = _current_revision(application)
+        plan = _plan(name, application.team.name, result, application, current)
+        if dry_run:
+            transaction.set_rollback(True)
+            return SubmitResult(plan=plan, created=False, dry_run=True, application=application, revision=current)
+        if not plan.changed:
+            return SubmitResult(plan=plan, created=False, dry_run=False, application=application, revision=current)
+        assert plan.next_revision is not None
+        revision = DeploymentRevision.objects.create(
+            application=application,
+            number=plan.next_revision,
+            spec=result.spec,
+            extensions=result.extensions,
+            source=text,
+            content_hash=result.sha256,
+            comment=comment,
+            created_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        application.current_revision = revision
+        application.save(update_fields=["current_revision", "updated_at"])
+    return SubmitResult(plan=plan, created=True, dry_run=False, application=application, revision=revision)
+
+
+def delete_application(*, application: Application, user: Any) -> None:
+    """Delete an application and its revisions; execution and resource history stays, detached."""
+    with transaction.atomic():
+        locked = Application.objects.select_for_update().filter(pk=application.pk).first()
+        if locked is None:
+            return
+        _check_may_submit(user, locked, None)
+        locked.delete()
+
+
+def _locked_application(name: str) -> Application | None:
+    # Locking the application row serialises submitters, so revision numbers never collide.
+    return Application.objects.select_for_update().select_related("team").filter(name=name).first()
+
+
+def _current_revision(application: Application) -> DeploymentRevision | None:
+    if application.current_revision_id is None:
+        return None
+    return DeploymentRevision.objects.filter(pk=application.current_revision_id).first()
+
+
+def _team_for_new_application(user: Any, requested: str | None) -> Team:
+    try:
+        return default_team_for(user, requested)
+    except PermissionError as exc:
+        raise ProblemError(str(exc), status_code=403, code="permission_denied", errors=[_team_error(exc)]) from None
+    except LookupError as exc:
+        raise ProblemError(str(exc), code="invalid_team", errors=[_team_error(exc)]) from None
+
+
+def _team_error(exc: Exception) -> dict[str, str]:
+    return {"path": "team", "pointer": "", "message": str(exc), "code": "invalid_team"}
+
+
+def _check_may_submit(user: Any, application: Application, requested_team: str | None) -> None:
+    if requested_team and requested_team != application.team.name:
+        raise Conflict(
+            f"application {application.name!r} belongs to team {application.team.name!r}, not {requested_team!r}",
+            errors=[{"path": "team", "pointer": "", "message": "teams cannot be changed by a submission",
+                     "code": "team_mismatch"}],
+        )
+    if is_platform_admin(user):
+        return
+    if not Team.objects.filter(pk=application.team_id, members__pk=getattr(user, "pk", None)).exists():
+        raise ProblemError(
+            f"application {application.name!r} belongs to another team",
+            status_code=403,
+            code="permission_denied",
+        )
+
+
+def _plan(
+    name: str,
+    team: str,
+    result: IngestResult,
+    application: Application | None,
+    current: DeploymentRevision | None,
+) -> SubmitPlan:
+    """Compare an ingested spec with the current revision, resource by resource."""
+    old: Mapping[str, Any] = (current.spec.get("resources") or {}) if current is not None else {}
+    new: Mapping[str, Any] = result.spec.get("resources") or {}
+    order = list(result.resource_order) + sorted(set(new) - set(result.resource_order))
+    resources = [_planned(res, new[res], _action(old.get(res), new[res])) for res in order]
+    resources += [_planned(res, old[res], ResourceAction.DELETE) for res in sorted(set(old) - set(new))]
+    changed = current is None or current.content_hash != result.sha256
+    next_number = _next_number(application) if changed else None
+    return SubmitPlan(
+        application=name,
+        team=team,
+        exists=application is not None,
+        changed=changed,
+        current_revision=current.number if current is not None else None,
+        next_revision=next_number,
+        content_hash=result.sha256,
+        containers=list((result.spec.get("containers") or {}).keys()),
+        resources=resources,
+    )
+
+
+def _next_number(application: Application | None) -> int:
+    if application is None:
+        return 1
+    # The current revision may be a rollback to an older one: count from the highest number.
+    highest = application.revisions.aggregate(highest=Max("number"))["highest"] or 0
+    return int(highest) + 1
+
+
+def _action(old: Any, new: Any) -> str:
+    if old is None:
+        return ResourceAction.CREATE
+    return ResourceAction.UNCHANGED if old == new else ResourceAction.UPDATE
+
+
+def _planned(name: str, declared: Mapping[str, Any], action: str) -> PlannedResource:
+    return PlannedResource(
+        name=name,
+        type=str(declared.get("type", "")),
+        resource_class=str(declared.get("class") or "default"),
+        resource_id=declared.get("id"),
+        action=action,
+    )

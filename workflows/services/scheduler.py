@@ -1,0 +1,176 @@
+"""Advancing an execution: decide which steps run, wait, or are skipped, and finish it when done."""
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from innominatus.logcontext import bind
+from workflows import signals
+from workflows.choices import ExecutionStatus, StepStatus
+from workflows.engine.model import WorkflowDefinition
+from workflows.engine.outputs import render_workflow_outputs
+from workflows.engine.planning import StepState, decide
+from workflows.models import StepExecution, WorkflowExecution
+from workflows.queue import enqueue
+from workflows.services.context import execution_context
+from workflows.steps.registry import step_classes
+
+logger = logging.getLogger(__name__)
+
+RUN_STEP_TASK = "workflows.tasks.run_step"
+
+
+def _needs_approval(step: StepExecution, definition: WorkflowDefinition) -> bool:
+    """A step waits for a person when written `when: manual` or when its type is an approval gate."""
+    if step.decided_at is not None:
+        return False
+    step_class = step_classes().get(step.step_type)
+    return definition.step(step.name).when == "manual" or bool(step_class and step_class.requires_approval)
+
+
+def _states(steps: list[StepExecution], definition: WorkflowDefinition) -> dict[str, StepState]:
+    states: dict[str, StepState] = {}
+    for step in steps:
+        status = step.status
+        tolerated = status == StepStatus.FAILED and definition.step(step.name).continue_on_error
+        # An approved gate counts as ready to run, not as waiting.
+        if status == StepStatus.WAITING and step.decided_at is not None:
+            status = StepStatus.PENDING
+        states[step.name] = StepState(status=status, continue_on_error_failed=tolerated)
+    return states
+
+
+def _is_due(step: StepExecution, now: Any) -> bool:
+    lease = timedelta(seconds=settings.STEP_LEASE_SECONDS)
+    if step.next_attempt_at is not None and step.next_attempt_at > now:
+        return False
+    return step.dispatched_at is None or step.dispatched_at < now - lease
+
+
+def _apply_decisions(
+    execution: WorkflowExecution, steps: list[StepExecution], definition: WorkflowDefinition
+) -> tuple[list[StepExecution], Any]:
+    """Apply skip and wait decisions until nothing changes; return the steps to run and the last decision."""
+    by_name = {step.name: step for step in steps}
+    for _ in range(len(steps) + 1):
+        context = execution_context(execution, steps)
+        decisions = decide(definition, _states(steps, definition), context)
+        changed = False
+        for name, reason in decisions.to_skip.items():
+            step = by_name[name]
+            if step.status == StepStatus.PENDING:
+                changed |= step.transition(StepStatus.SKIPPED, skip_reason=reason[:500])
+        runnable: list[StepExecution] = []
+        for name in [*decisions.to_wait, *decisions.to_run]:
+            step = by_name[name]
+            if step.status == StepStatus.PENDING and _needs_approval(step, definition):
+                changed |= step.transition(StepStatus.WAITING)
+            elif step.status == StepStatus.PENDING:
+                runnable.append(step)
+        if not changed:
+            return runnable, decisions
+    return runnable, decisions
+
+
+def advance(execution_id: str) -> list[int]:
+    """Re-evaluate one execution under its row lock; return ids of steps to run now."""
+    now = timezone.now()
+    with transaction.atomic():
+        execution = (
+            WorkflowExecution.objects.select_for_update(of=("self",))
+            .select_related("revision", "application")
+            .get(pk=execution_id)
+        )
+        if execution.is_terminal:
+            return []
+        with bind(workflow_id=execution.id, app_name=execution.app_name):
+            if execution.status == ExecutionStatus.PENDING:
+                execution.start()
+                transaction.on_commit(
+                    lambda: signals.execution_started.send(
+                        sender=WorkflowExecution,
+                        execution_id=execution.id,
+                        app_name=execution.app_name,
+                        workflow_name=execution.workflow_name,
+                    )
+                )
+            definition = WorkflowDefinition.from_dict(execution.definition)
+            steps = list(execution.steps.all())
+            try:
+                runnable, decisions = _apply_decisions(execution, steps, definition)
+            except Exception as exc:  # a condition that cannot be evaluated is the workflow's error
+                logger.warning("workflow cannot advance", exc_info=True)
+                _finish(execution, steps, definition, ExecutionStatus.FAILED, f"cannot schedule steps: {exc}")
+                return []
+            if decisions.finished:
+                outcome = decisions.outcome or ExecutionStatus.COMPLETED
+                _finish(execution, steps, definition, outcome, "")
+                return []
+            due = [step for step in runnable if _is_due(step, now)]
+            if due:
+                StepExecution.objects.filter(pk__in=[step.pk for step in due]).update(dispatched_at=now)
+            _update_activity(execution, steps, runnable)
+            return [step.pk for step in due]
+
+
+def _update_activity(execution: WorkflowExecution, steps: list[StepExecution], runnable: list[StepExecution]) -> None:
+    """An execution shows `waiting` while a person must act and nothing else can move."""
+    busy = bool(runnable) or any(step.status == StepStatus.RUNNING for step in steps)
+    waiting = any(step.status == StepStatus.WAITING for step in steps)
+    if execution.status == ExecutionStatus.RUNNING and waiting and not busy:
+        execution.transition(ExecutionStatus.WAITING)
+    elif execution.status == ExecutionStatus.WAITING and (busy or not waiting):
+        execution.transition(ExecutionStatus.RUNNING)
+
+
+def _failure_message(steps: list[StepExecution], definition: WorkflowDefinition) -> str:
+    for step in steps:
+        if step.status == StepStatus.FAILED and not definition.step(step.name).continue_on_error:
+            return f"step '{step.name}' failed: {step.error_message}".strip()
+    return "workflow failed"
+
+
+def _finish(
+    execution: WorkflowExecution,
+    steps: list[StepExecution],
+    definition: WorkflowDefinition,
+    outcome: str,
+    error: str,
+) -> None:
+    """Render the workflow's outputs and move it to its terminal status."""
+    if outcome == ExecutionStatus.COMPLETED:
+        try:
+            execution.outputs = render_workflow_outputs(definition, execution_context(execution, steps))
+            WorkflowExecution.objects.filter(pk=execution.pk).update(outputs=execution.outputs)
+        except Exception as exc:
+            outcome, error = ExecutionStatus.FAILED, f"workflow outputs could not be rendered: {exc}"
+    elif outcome == ExecutionStatus.FAILED and not error:
+        error = _failure_message(steps, definition)
+    if execution.status == ExecutionStatus.WAITING:
+        execution.transition(ExecutionStatus.RUNNING)
+    if not execution.finish(outcome, error):
+        return
+    logger.info("workflow finished", extra={"status": outcome})
+    transaction.on_commit(
+        lambda: signals.execution_finished.send(
+            sender=WorkflowExecution,
+            execution=execution,
+            status=outcome,
+            duration=execution.duration_seconds,
+        )
+    )
+
+
+def dispatch(step_ids: list[int]) -> None:
+    """Send one run message per step (after commit)."""
+    for step_id in step_ids:
+        enqueue(RUN_STEP_TASK, step_id)
+
+
+def advance_and_dispatch(execution_id: str) -> None:
+    """Advance an execution and queue every step that became ready."""
+    dispatch(advance(execution_id))

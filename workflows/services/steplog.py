@@ -1,0 +1,76 @@
+"""Buffered, redacting writer of step log lines; flushed while the step runs, not at its end."""
+
+import threading
+from collections.abc import Iterable
+
+from django.db.models import Max
+from django.utils import timezone
+
+from workflows.choices import LogStream
+from workflows.models import StepLog
+
+MAX_LINE_CHARS = 16_384
+REDACTED = "***"
+
+
+def redact(message: str, secrets: Iterable[str]) -> str:
+    """Replace every secret value (4+ characters) in a line."""
+    for secret in secrets:
+        if secret and len(secret) >= 4 and secret in message:
+            message = message.replace(secret, REDACTED)
+    return message
+
+
+class StepLogWriter:
+    """Collects lines from any thread; `flush()` stores them in order with per-step sequence numbers."""
+
+    def __init__(self, *, execution_id: str, step_id: int | None, secrets: Iterable[str] = ()) -> None:
+        self.execution_id = execution_id
+        self.step_id = step_id
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._pending: list[StepLog] = []
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._next_seq: int | None = None
+
+    def write(self, message: str, stream: str = LogStream.STDOUT, level: str = "info") -> None:
+        """Queue one line (several lines are split); safe to call from any thread."""
+        now = timezone.now()
+        stream = stream if stream in LogStream.values else LogStream.STDOUT
+        for line in str(message).splitlines() or [""]:
+            text = redact(line, self.secrets)[:MAX_LINE_CHARS]
+            entry = StepLog(
+                execution_id=self.execution_id,
+                step_id=self.step_id,
+                seq=0,
+                stream=stream,
+                level=level,
+                message=text,
+                created_at=now,
+            )
+            with self._lock:
+                self._pending.append(entry)
+
+    __call__ = write
+
+    def system(self, message: str, level: str = "info") -> None:
+        """A line written by the engine itself (not by the step's process)."""
+        self.write(message, LogStream.SYSTEM, level)
+
+    def flush(self) -> int:
+        """Store queued lines; returns how many were written."""
+        with self._flush_lock:
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if not batch:
+                return 0
+            if self._next_seq is None:
+                last = StepLog.objects.filter(execution_id=self.execution_id, step_id=self.step_id).aggregate(
+                    last=Max("seq")
+                )["last"]
+                self._next_seq = (last or 0) + 1
+            for entry in batch:
+                entry.seq = self._next_seq
+                self._next_seq += 1
+            StepLog.objects.bulk_create(batch)
+            return len(batch)

@@ -1,0 +1,306 @@
+"""Run a step's subprocess: scrubbed environment, own process group, live log lines, prompt stop."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from workflows.steps.base import StepContext
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+MAX_LOG_LINES = 10_000
+MAX_LINE_BYTES = 8 * 1024
+TAIL_LINES = 20
+POLL_INTERVAL = 0.2
+DEFAULT_GRACE = 5.0
+# How long the output pipes may stay open after the main process exited (a background child holds them).
+PIPE_LINGER = 1.0
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# Called for each line before it is logged; returning True consumes the line (it is not logged).
+LineHook = Callable[[str, str], bool]
+
+
+@dataclass
+class ProcessResult:
+    """How a finished subprocess ended, with the last lines of each stream for error messages."""
+
+    returncode: int
+    stdout_tail: list[str] = field(default_factory=list)
+    stderr_tail: list[str] = field(default_factory=list)
+    # Every stdout line, only when the caller asked to capture stdout instead of logging it.
+    stdout: list[str] = field(default_factory=list)
+    lines_seen: int = 0
+
+
+def env_value(value: Any) -> str:
+    """The string an environment variable gets for a configured value (YAML scalars, lists, maps)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, Mapping | list | tuple):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+def env_vars(values: Mapping[str, Any], *, prefix: str = "", normalise: bool = False) -> dict[str, str]:
+    """Validated environment variables from a config mapping; ValueError names the first bad entry."""
+    result: dict[str, str] = {}
+    for raw_name, raw_value in values.items():
+        name = str(raw_name)
+        if normalise:
+            name = re.sub(r"[^A-Za-z0-9_]", "_", name).upper()
+        name = prefix + name
+        if not ENV_NAME.match(name):
+            raise ValueError(f"{raw_name!r} is not a valid environment variable name")
+        value = env_value(raw_value)
+        if "\0" in value:
+            raise ValueError(f"environment variable {name} contains a NUL byte")
+        result[name] = value
+    return result
+
+
+def safe_name(name: str) -> str:
+    """A step name made safe as one directory component (no separators, no dots)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name) or "step"
+
+
+def scrubbed_env(workdir: Path, *layers: Mapping[str, str]) -> dict[str, str]:
+    """A minimal environment: an allow-list of harmless variables, then the given layers in order.
+
+    Nothing else of the worker's environment (DB_PASSWORD, SECRET_KEY, cloud credentials …) leaks in.
+    """
+    tmp = workdir / ".tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    env = {
+        "PATH": os.environ.get("PATH") or DEFAULT_PATH,
+        "HOME": str(workdir),
+        "LANG": os.environ.get("LANG") or "C.UTF-8",
+        "TZ": os.environ.get("TZ") or "UTC",
+        "TMPDIR": str(tmp),
+    }
+    for layer in layers:
+        env.update(layer)
+    return env
+
+
+def run_process(
+    ctx: StepContext,
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    on_line: LineHook | None = None,
+    capture_stdout: bool = False,
+    grace: float = DEFAULT_GRACE,
+    max_log_lines: int = MAX_LOG_LINES,
+) -> ProcessResult:
+    """Run argv to completion, streaming its output to ctx.log as it arrives.
+
+    The process gets its own session (and so its own process group). When the step must stop
+    (ctx.raise_if_stopped raises), the whole group gets SIGTERM, then SIGKILL after `grace`
+    seconds, and StepStopped propagates. Processes the command leaves behind are terminated too:
+    nothing outlives its step. Raises OSError when argv cannot be started.
+    """
+    cwd.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(  # noqa: S603 - argv is built by the step, never by a shell
+        list(argv),
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        close_fds=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
+    readers = [
+        threading.Thread(target=_read_lines, args=(proc.stdout, "stdout", lines), daemon=True),
+        threading.Thread(target=_read_lines, args=(proc.stderr, "stderr", lines), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    sink = _LineSink(ctx, on_line, capture_stdout, max_log_lines)
+    try:
+        _pump(ctx, proc, lines, sink, grace)
+    except BaseException:
+        _terminate_group(proc.pid, grace)
+        proc.wait()
+        raise
+    if _group_alive(proc.pid):
+        _terminate_group(proc.pid, grace)
+    returncode = proc.wait()
+    for reader in readers:
+        reader.join(timeout=1.0)
+    return ProcessResult(
+        returncode=returncode,
+        stdout_tail=list(sink.tails["stdout"]),
+        stderr_tail=list(sink.tails["stderr"]),
+        stdout=sink.captured,
+        lines_seen=sink.seen,
+    )
+
+
+class _LineSink:
+    """Routes lines from the reader threads to the hook, the log, the tails and the capture list."""
+
+    def __init__(self, ctx: StepContext, on_line: LineHook | None, capture: bool, max_log_lines: int) -> None:
+        self.ctx = ctx
+        self.on_line = on_line
+        self.capture = capture
+        self.max_log_lines = max_log_lines
+        self.logged = 0
+        self.seen = 0
+        self.captured: list[str] = []
+        self.tails: dict[str, collections.deque[str]] = {
+            "stdout": collections.deque(maxlen=TAIL_LINES),
+            "stderr": collections.deque(maxlen=TAIL_LINES),
+        }
+
+    def add(self, stream: str, text: str) -> None:
+        self.seen += 1
+        if self.on_line is not None and self.on_line(stream, text):
+            return
+        if self.capture and stream == "stdout":
+            self.captured.append(text)
+            return
+        self.tails[stream].append(text)
+        if self.logged < self.max_log_lines:
+            self.ctx.log(text, stream)
+        elif self.logged == self.max_log_lines:
+            self.ctx.log(f"output truncated: only the first {self.max_log_lines} lines are logged", "system")
+        self.logged += 1
+
+
+def _pump(
+    ctx: StepContext,
+    proc: subprocess.Popen[bytes],
+    lines: queue.Queue[tuple[str, str | None]],
+    sink: _LineSink,
+    grace: float,
+) -> None:
+    """Deliver lines until the process exited and both pipes closed, checking for a stop request."""
+    open_streams = 2
+    exited_at: float | None = None
+    leftovers_killed = False
+    while True:
+        try:
+            item: tuple[str, str | None] | None = lines.get(timeout=POLL_INTERVAL)
+        except queue.Empty:
+            item = None
+        # Bounded batches so a flood of output cannot starve the stop check.
+        for _ in range(1000):
+            if item is None:
+                break
+            stream, text = item
+            if text is None:
+                open_streams -= 1
+            else:
+                sink.add(stream, text)
+            try:
+                item = lines.get_nowait()
+            except queue.Empty:
+                item = None
+        ctx.raise_if_stopped()
+        if exited_at is None and _has_exited(proc.pid):
+            exited_at = time.monotonic()
+        if exited_at is None:
+            continue
+        if open_streams == 0:
+            return
+        lingering = time.monotonic() - exited_at
+        if not leftovers_killed and lingering > PIPE_LINGER:
+            ctx.log("the command exited but background processes still hold its output; stopping them", "system")
+            _terminate_group(proc.pid, grace)
+            leftovers_killed = True
+        elif leftovers_killed and lingering > PIPE_LINGER + grace + 2.0:
+            # Only a process that escaped our group (setsid) can still hold the pipes; stop waiting for it.
+            ctx.log("output pipes still open after the command ended; ignoring further output", "system")
+            return
+
+
+def _read_lines(pipe: IO[bytes], stream: str, out: queue.Queue[tuple[str, str | None]]) -> None:
+    """Reader thread: one queue item per line (over-long lines cut at MAX_LINE_BYTES), None at EOF."""
+    try:
+        while True:
+            chunk = pipe.readline(MAX_LINE_BYTES)
+            if not chunk:
+                break
+            text = chunk.decode("utf-8", "replace").rstrip("\r\n")
+            if not chunk.endswith(b"\n") and len(chunk) >= MAX_LINE_BYTES:
+                while True:
+                    rest = pipe.readline(MAX_LINE_BYTES)
+                    if not rest or rest.endswith(b"\n"):
+                        break
+                text += " … [line truncated]"
+            out.put((stream, text))
+    except (OSError, ValueError):
+        pass  # the pipe was closed under us: the process is gone
+    finally:
+        out.put((stream, None))
+
+
+def _has_exited(pid: int) -> bool:
+    """Whether the child exited, without reaping it: its zombie keeps the group id from being reused."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any live (non-zombie) process is still in the process group."""
+    proc_root = Path("/proc")
+    if not proc_root.is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    for entry in os.scandir(proc_root):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        # The command name may contain spaces and parentheses; the fields after the last ')' are fixed.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass  # already gone
+
+
+def _terminate_group(pgid: int, grace: float) -> None:
+    """SIGTERM the whole group, then SIGKILL whatever is still alive after `grace` seconds."""
+    _signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not _group_alive(pgid):
+            return
+        time.sleep(0.05)
+    _signal_group(pgid, signal.SIGKILL)
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline and _group_alive(pgid):
+        time.sleep(0.02)

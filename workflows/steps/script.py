@@ -1,0 +1,175 @@
+"""The `script` step (alias `policy`): a bash script or command in a scrubbed, killable subprocess.
+
+Configuration:
+
+- `script`: inline bash, run as a file with `bash -eo pipefail`; or
+- `command`: a string run by `bash -eo pipefail -c`, or a list (argv, no shell); with `args`
+  (a list) the command is executed directly as `[command, *args]`, again without a shell.
+- `env`: mapping of extra environment variables; `params`: mapping exported as `PARAM_<NAME>`.
+
+The engine renders templates in the whole config before the step sees it, so a template inside
+`script` text is spliced into the shell source. Never put user-supplied values (parameters,
+variables, outputs of other steps) into `script` or `command` text: pass them through `params`
+or `env` and read them as quoted variables (`"$PARAM_NAME"`), where the shell never parses them.
+
+The process starts from a minimal environment (PATH, HOME=workdir, LANG, TZ, TMPDIR) plus the
+runtime's `ctx.env`, `env`, `params` and `INNOMINATUS_*` variables; the worker's own environment
+(database password, secret key …) never reaches it. Outputs come from `::set-output name=k::v`
+lines on stdout and from the file named by `$INNOMINATUS_OUTPUT` (`k=v` lines, or `k<<EOF`
+… `EOF` for multi-line values).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from workflows.steps.base import Step, StepContext, StepResult
+from workflows.steps.process import DEFAULT_GRACE, env_vars, run_process, safe_name, scrubbed_env
+
+SET_OUTPUT = re.compile(r"^::set-output name=([A-Za-z_][A-Za-z0-9_.-]*)::(.*)$")
+OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+ERROR_TAIL_LINES = 10
+
+
+class ScriptStep(Step):
+    """Runs inline bash or a command in the execution's working directory."""
+
+    type_name = "script"
+    aliases = ("policy",)
+    # Seconds between SIGTERM and SIGKILL when the step is stopped.
+    grace_period: float = DEFAULT_GRACE
+
+    def validate_config(self, config: Mapping[str, Any]) -> list[str]:
+        problems: list[str] = []
+        script, command, args = config.get("script"), config.get("command"), config.get("args")
+        if script in (None, "") and command in (None, "", []):
+            problems.append("config.script or config.command is required")
+        if script not in (None, "") and command not in (None, "", []):
+            problems.append("config.script and config.command are mutually exclusive")
+        if script is not None and not isinstance(script, str):
+            problems.append("config.script must be a string")
+        if command is not None and not (
+            isinstance(command, str) or (isinstance(command, list) and all(isinstance(c, str) for c in command))
+        ):
+            problems.append("config.command must be a string or a list of strings")
+        if args is not None and not isinstance(args, list):
+            problems.append("config.args must be a list")
+        if args and script not in (None, ""):
+            problems.append("config.args only applies to config.command")
+        for key, prefix, normalise in (("env", "", False), ("params", "PARAM_", True)):
+            value = config.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, Mapping):
+                problems.append(f"config.{key} must be a mapping")
+                continue
+            try:
+                env_vars(value, prefix=prefix, normalise=normalise)
+            except ValueError as exc:
+                problems.append(f"config.{key}: {exc}")
+        return problems
+
+    def run(self, ctx: StepContext) -> StepResult:
+        problems = self.validate_config(ctx.config)
+        if problems:
+            return StepResult.fail("; ".join(problems))
+        workdir = Path(ctx.workdir)
+        meta_dir = workdir / ".innominatus" / safe_name(ctx.step_name)
+        meta_dir.mkdir(parents=True, exist_ok=True)
+        output_file = meta_dir / "outputs"
+        output_file.write_text("")
+        argv = self._argv(ctx.config, meta_dir)
+        env = scrubbed_env(
+            workdir,
+            ctx.env,
+            env_vars(ctx.config.get("env") or {}),
+            env_vars(ctx.config.get("params") or {}, prefix="PARAM_", normalise=True),
+            {
+                "INNOMINATUS_OUTPUT": str(output_file),
+                "INNOMINATUS_WORKDIR": str(workdir),
+                "INNOMINATUS_EXECUTION_ID": ctx.execution_id,
+                "INNOMINATUS_APP": ctx.app_name,
+                "INNOMINATUS_STEP": ctx.step_name,
+            },
+        )
+        outputs: dict[str, str] = {}
+
+        def collect(stream: str, line: str) -> bool:
+            match = SET_OUTPUT.match(line) if stream == "stdout" else None
+            if match:
+                outputs[match.group(1)] = match.group(2)
+            return match is not None
+
+        try:
+            result = run_process(ctx, argv, cwd=workdir, env=env, on_line=collect, grace=self.grace_period)
+        except OSError as exc:
+            return StepResult.fail(f"cannot start {argv[0]}: {exc.strerror or exc}")
+        try:
+            outputs.update(parse_output_file(output_file.read_text(encoding="utf-8", errors="replace")))
+        except ValueError as exc:
+            return StepResult.fail(f"$INNOMINATUS_OUTPUT: {exc}", exit_code=result.returncode)
+        if result.returncode != 0:
+            tail = result.stderr_tail[-ERROR_TAIL_LINES:] or result.stdout_tail[-ERROR_TAIL_LINES:]
+            error = f"script exited with code {_describe_exit(result.returncode)}"
+            if tail:
+                error += ":\n" + "\n".join(tail)
+            return StepResult.fail(error, exit_code=result.returncode, **outputs)
+        return StepResult.ok(**outputs)
+
+    def _argv(self, config: Mapping[str, Any], meta_dir: Path) -> list[str]:
+        bash = shutil.which("bash") or "/bin/bash"
+        script = config.get("script")
+        if script:
+            script_file = meta_dir / "script.sh"
+            script_file.write_text(str(script), encoding="utf-8")
+            return [bash, "-eo", "pipefail", str(script_file)]
+        command = config["command"]
+        args = [str(arg) for arg in config.get("args") or []]
+        if isinstance(command, list):
+            return [*command, *args]
+        if args:
+            return [command, *args]
+        return [bash, "-eo", "pipefail", "-c", command]
+
+
+def parse_output_file(text: str) -> dict[str, str]:
+    """Outputs from `k=v` lines and `k<<DELIM` … `DELIM` blocks (GitHub Actions' GITHUB_OUTPUT format)."""
+    outputs: dict[str, str] = {}
+    lines = text.splitlines()
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if not line.strip():
+            continue
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            name, delimiter = name.strip(), delimiter.strip()
+            if not delimiter:
+                raise ValueError(f"line {index}: empty delimiter for {name!r}")
+            body: list[str] = []
+            while index < len(lines) and lines[index] != delimiter:
+                body.append(lines[index])
+                index += 1
+            if index >= len(lines):
+                raise ValueError(f"delimiter {delimiter!r} for {name!r} was never closed")
+            index += 1
+            value = "\n".join(body)
+        elif "=" in line:
+            name, value = line.split("=", 1)
+            name = name.strip()
+        else:
+            raise ValueError(f"line {index}: expected name=value or name<<DELIMITER")
+        if not OUTPUT_NAME.match(name):
+            raise ValueError(f"line {index}: {name!r} is not a valid output name")
+        outputs[name] = value
+    return outputs
+
+
+def _describe_exit(returncode: int) -> str:
+    # Popen reports death by signal N as -N.
+    return f"{returncode} (killed by signal {-returncode})" if returncode < 0 else str(returncode)

@@ -1,0 +1,18 @@
+"""Thin django-q2 entry points: take ids, call services."""
+
+from workflows.services import reaper, runner, scheduler
+
+
+def run_step(step_id: int) -> None:
+    """Run one step, then any successor this worker may run directly."""
+    runner.run_step_chain(step_id)
+
+
+def run_advance(execution_id: str) -> None:
+    """Re-evaluate an execution and dispatch whatever became ready."""
+    scheduler.advance_and_dispatch(execution_id)
+
+
+def run_reaper() -> None:
+    """Recover steps whose worker vanished and executions that stalled."""
+    reaper.reap()
