@@ -58,8 +58,9 @@ LABEL org.opencontainers.image.title="innominatus" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.created="${CREATED}"
 
-# INNOMINATUS_VERSION/INNOMINATUS_COMMIT feed innominatus_build_info; PYTHONDONTWRITEBYTECODE
-# because the root filesystem is read-only in the cluster.
+# GIT_COMMIT feeds innominatus_build_info. The root filesystem is read-only in the cluster, hence
+# no bytecode writes; INNOMINATUS_DATA_DIR (step workspaces, the embedded SQLite default) is the one
+# writable application directory, static files are collected into the image at STATIC_ROOT.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -67,8 +68,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORT=8081 \
     ADMIN_CONFIG=/etc/innominatus/admin-config.yaml \
     BACKUP_DIR=/backups \
-    INNOMINATUS_VERSION=${VERSION} \
-    INNOMINATUS_COMMIT=${REVISION}
+    INNOMINATUS_DATA_DIR=/var/lib/innominatus \
+    STATIC_ROOT=/app/staticfiles \
+    GIT_COMMIT=${REVISION}
 
 # What steps and operations commands run: git (GitOps), bash (script steps), pg_dump/pg_restore
 # (backup/restore; Debian trixie's client 17 talks to PostgreSQL 15 and newer), ssh for git remotes,
@@ -82,8 +84,8 @@ RUN apt-get update \
     && groupadd --system --gid 10001 innominatus \
     && useradd --system --uid 10001 --gid innominatus --home-dir /home/innominatus \
         --create-home --shell /usr/sbin/nologin innominatus \
-    && mkdir -p /etc/innominatus /backups \
-    && chown innominatus:innominatus /backups
+    && mkdir -p /etc/innominatus /backups /var/lib/innominatus \
+    && chown innominatus:innominatus /backups /var/lib/innominatus
 
 # Install from the builder's wheels only: no compiler and no index access in this stage.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
@@ -95,8 +97,7 @@ COPY --from=terraform /out/ /usr/local/bin/
 WORKDIR /app
 # Owned by root and read-only for the runtime user: the application cannot modify itself.
 COPY . /app
-RUN SECRET_KEY=build-only DEBUG=false DJANGO_COLLECTSTATIC=1 \
-        python manage.py collectstatic --noinput \
+RUN SECRET_KEY=build-only DEBUG=false python manage.py collectstatic --noinput \
     && python -m compileall -q /app
 
 USER 10001:10001

@@ -1,6 +1,8 @@
 """Typed readers for environment variables that fail loudly on malformed values."""
 
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
@@ -65,6 +67,22 @@ class Env:
         if value is None or value == "":
             return list(default or [])
         return [item.strip() for item in value.split(",") if item.strip()]
+
+    def rate(self, name: str, default: str) -> "str | None":
+        """A DRF throttle rate such as `1000/min`; `off` disables the limit (None)."""
+        value = self.str(name, default).lower()
+        if value in {"off", "none", "0"}:
+            return None
+        if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+            raise ImproperlyConfigured(f"{name}={value!r} is not a rate like 100/min (or off)")
+        return value
+
+    def networks(self, name: str) -> "list[ipaddress.IPv4Network | ipaddress.IPv6Network]":
+        """A comma-separated list of CIDRs (a bare address is a /32 or /128)."""
+        try:
+            return [ipaddress.ip_network(item, strict=False) for item in self.list(name)]
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {exc}") from None
 
     def choice(self, name: str, default: str, choices: set[str]) -> str:
         value = self.str(name, default).lower()

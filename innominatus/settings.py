@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from innominatus import metricsdir
 from innominatus.env import Env
 
 env = Env()
@@ -37,10 +38,16 @@ INSTALLED_APPS = [
     "innominatus.accounts",
     "workflows",
     "ops",
+    "portal",
 ]
 
 MIDDLEWARE = [
+    # Outermost: counts every response (also those other middleware produce) by route template.
+    "ops.metrics.http.HttpMetricsMiddleware",
+    "ops.middleware.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "innominatus.accounts.middleware.RequestContextMiddleware",
+    "ops.middleware.MaintenanceMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -48,6 +55,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "innominatus.accounts.middleware.SecurityHeadersMiddleware",
+    "innominatus.accounts.middleware.AuditMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "innominatus.urls"
@@ -73,11 +83,12 @@ DB_HOST = env.str("DB_HOST")
 if DB_HOST:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.postgresql",
+            # django-prometheus' wrappers count queries and errors (innominatus_db_queries_total …).
+            "ENGINE": "django_prometheus.db.backends.postgresql",
             "HOST": DB_HOST,
             "PORT": env.int("DB_PORT", 5432, minimum=1, maximum=65535),
             "USER": env.str("DB_USER", "postgres"),
-            "PASSWORD": env.str("DB_PASSWORD"),
+            "PASSWORD": env.str("DB_PASSWORD"),  # replaced below when DB_PASSWORD_SECRET is set
             "NAME": env.str("DB_NAME", "idp_orchestrator"),
             # Persistent connections: the q2 ORM broker opens connections per enqueue otherwise.
             "CONN_MAX_AGE": env.int("DB_CONN_MAX_AGE", 600, minimum=0),
@@ -97,7 +108,7 @@ else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "django_prometheus.db.backends.sqlite3",
             "NAME": DATA_DIR / "innominatus.sqlite3",
             "OPTIONS": {
                 # IMMEDIATE takes the write lock up front so concurrent writers queue instead of failing.
@@ -107,6 +118,13 @@ else:
             },
         }
     }
+
+# Password rotation through Kubernetes: read key `password` of this Secret in the pod's namespace.
+DB_PASSWORD_SECRET = env.str("DB_PASSWORD_SECRET")
+if DB_PASSWORD_SECRET and DB_HOST:
+    from innominatus.kube_secret import read_secret_key
+
+    DATABASES["default"]["PASSWORD"] = read_secret_key(DB_PASSWORD_SECRET, "password")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -141,18 +159,27 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login"
 
 # Request bodies: Score specs are small; anything larger is refused early with 413.
 SCORE_MAX_BYTES = env.int("SCORE_MAX_BYTES", 512 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("REQUEST_MAX_BYTES", 2 * 1024 * 1024, minimum=SCORE_MAX_BYTES)
 
 REST_FRAMEWORK = {
+    # Bearer first: its WWW-Authenticate header turns anonymous refusals into 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "innominatus.accounts.authentication.BearerAuthentication",
+        "innominatus.accounts.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The only permission class: deny by default, see innominatus/accounts/rbac.py.
+    "DEFAULT_PERMISSION_CLASSES": ["innominatus.accounts.permissions.RolePermission"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "innominatus.accounts.throttling.UserRateThrottle",
+        "innominatus.accounts.throttling.AnonRateThrottle",
+        "innominatus.accounts.throttling.AddressRateThrottle",
+    ],
     "DEFAULT_PAGINATION_CLASS": "innominatus.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
@@ -175,6 +202,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["innominatus.accounts.permissions.RolePermission"],
     "ENUM_NAME_OVERRIDES": {
         "ExecutionStatusEnum": "workflows.choices.ExecutionStatus",
         "StepStatusEnum": "workflows.choices.StepStatus",
@@ -214,33 +242,114 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(levelname)s %(asctime)s %(message)s %(name)s",
-            "rename_fields": {"levelname": "level", "asctime": "timestamp", "name": "logger"},
-            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
-        },
-        "console": {"format": "%(asctime)s %(levelname)-8s %(name)s: %(message)s"},
+        "json": {"()": "ops.logging.JsonFormatter"},
+        "console": {"()": "ops.logging.ConsoleFormatter"},
     },
-    "filters": {"context": {"()": "innominatus.logcontext.ContextFilter"}},
+    "filters": {
+        "context": {"()": "innominatus.logcontext.ContextFilter"},
+        "redact": {"()": "ops.logging.RedactSecretsFilter"},
+    },
     "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context", "redact"],
+        },
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # 4xx answers are in the access log already; django.request keeps the 5xx tracebacks.
+        "django.request": {"level": "ERROR"},
+    },
 }
+
+# Operations (ops app): probes, metrics, backups and retention.
+HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", 2.0, minimum=0.1)
+BACKUP_DIR = env.str("BACKUP_DIR", "backups")
+BACKUP_KEEP = env.int("BACKUP_KEEP", 7, minimum=1)
+BACKUP_SCHEDULE = env.bool("BACKUP_SCHEDULE", False)
+CLEANUP_SCHEDULE = env.bool("CLEANUP_SCHEDULE", True)
+RETENTION_DAYS = env.int("RETENTION_DAYS", 90, minimum=1)
+PUSHGATEWAY_URL = env.str("PUSHGATEWAY_URL")
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
+WORKER_METRICS_ADDRESS = env.str("WORKER_METRICS_ADDRESS", "0.0.0.0")  # noqa: S104 - scraped from other pods
+GIT_COMMIT = env.str("GIT_COMMIT")
+# Forked servers (gunicorn workers, q2 workers) sum their metrics through files in this directory.
+# prometheus_client reads the variable when first imported, which happens after settings; an
+# explicitly empty value keeps metrics in process memory (unit tests, one-off commands).
+PROMETHEUS_MULTIPROC_DIR = metricsdir.configure(env)
 
 # Production hardening; `manage.py check --deploy` stays clean when TLS is terminated in front.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", 12 * 3600, minimum=300)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", False)
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", False)
+# Probes and scrapers talk plain HTTP inside the cluster; they must not be redirected to TLS.
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$", r"^metrics$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("TRUST_X_FORWARDED_PROTO") else None
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS")
 
 # Key for secret outputs at rest; defaults to one derived from SECRET_KEY.
 ENCRYPTION_KEY = env.str("ENCRYPTION_KEY")
+
+# Identity and security (docs/security.md).
+AUTHENTICATION_BACKENDS = [
+    "innominatus.accounts.backends.LockoutModelBackend",
+    "innominatus.accounts.oidc.backend.OIDCBackend",
+]
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'",
+)
+AUDIT_PATH_PREFIXES = ("/api/", "/admin/")
+API_KEY_DEFAULT_EXPIRY_DAYS = env.int("API_KEY_DEFAULT_EXPIRY_DAYS", 90, minimum=1, maximum=365)
+RATE_LIMITS = {
+    "user": env.rate("RATE_LIMIT_USER", "1200/min"),
+    "anon": env.rate("RATE_LIMIT_ANON", "120/min"),
+    "address": env.rate("RATE_LIMIT_ADDRESS", "3000/min"),
+    "login": env.rate("RATE_LIMIT_LOGIN", "30/min"),
+}
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60, minimum=10)
+# Proxies whose X-Forwarded-For is believed (CIDRs, e.g. the ingress controller's pod network).
+TRUSTED_PROXIES = env.networks("TRUSTED_PROXIES")
+
+# OpenID Connect (mozilla-django-oidc); endpoints come from the issuer's discovery document.
+OIDC_ENABLED = env.bool("OIDC_ENABLED", False)
+OIDC_ISSUER = env.str("OIDC_ISSUER", env.str("OIDC_ISSUER_URL")).rstrip("/")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET")
+OIDC_REDIRECT_URL = env.str("OIDC_REDIRECT_URL")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", "Single sign-on")
+OIDC_TEAMS_CLAIM = env.str("OIDC_TEAMS_CLAIM", "groups")
+OIDC_ROLES_CLAIM = env.str("OIDC_ROLES_CLAIM", "roles")
+OIDC_AUDIENCES = env.list("OIDC_AUDIENCES", [OIDC_CLIENT_ID] if OIDC_CLIENT_ID else [])
+OIDC_SIGN_ALGORITHMS = env.list("OIDC_SIGN_ALGORITHMS", ["RS256"])
+OIDC_ACCEPT_OPAQUE_TOKENS = env.bool("OIDC_ACCEPT_OPAQUE_TOKENS", False)
+OIDC_USE_USERINFO = env.bool("OIDC_USE_USERINFO", True)
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", 5.0, minimum=0.1)
+OIDC_VERIFY_SSL = env.bool("OIDC_VERIFY_SSL", True)
+OIDC_DISCOVERY_CACHE_SECONDS = env.int("OIDC_DISCOVERY_CACHE_SECONDS", 3600, minimum=10)
+OIDC_USERINFO_CACHE_SECONDS = env.int("OIDC_USERINFO_CACHE_SECONDS", 300, minimum=0)
+if OIDC_ENABLED and not (OIDC_ISSUER and OIDC_CLIENT_ID and OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured("OIDC_ENABLED needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET")
+# The names mozilla-django-oidc reads.
+OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = env.str("OIDC_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+LOGIN_REDIRECT_URL_FAILURE = "/login?error=sso"

@@ -3,15 +3,22 @@
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from innominatus.problems import json_problem
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The split view serves its init script from a URL, so the Content-Security-Policy needs no inline script.
+    path("swagger/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", include("workflows.api.urls")),
+    path("api/", include("innominatus.accounts.api.urls")),
+    path("", include("innominatus.accounts.urls")),
+    path("", include("portal.urls")),
+    path("api/", include("ops.api.urls")),
+    # /health, /ready and /metrics: unauthenticated probes on the main port.
+    path("", include("ops.urls")),
 ]
 
 

@@ -1,6 +1,24 @@
 """Ops app: health, readiness, metrics, logging, backup, restore and cleanup."""
 
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _pause_during_restore(sender: Any, **kwargs: Any) -> None:
+    """q2 pre_execute: a worker holds its next task while a restore runs."""
+    from ops import maintenance
+
+    if maintenance.is_active():
+        maintenance.wait_while_active()
+
+
+def _start_worker_agent(sender: Any, **kwargs: Any) -> None:
+    """q2 post_spawn: every worker process gets its heartbeat/metrics thread."""
+    from ops.worker import start_agent
+
+    start_agent()
 
 
 class OpsConfig(AppConfig):
@@ -8,3 +26,14 @@ class OpsConfig(AppConfig):
 
     name = "ops"
     verbose_name = "Operations"
+
+    def ready(self) -> None:
+        from django_q.signals import post_spawn, pre_execute
+
+        from ops.metrics import receivers
+        from ops.schedules import ensure_schedules
+
+        receivers.connect()
+        post_spawn.connect(_start_worker_agent, dispatch_uid="ops.worker_agent")
+        pre_execute.connect(_pause_during_restore, dispatch_uid="ops.pause_during_restore")
+        post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="ops.schedules")

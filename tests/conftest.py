@@ -5,22 +5,35 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from innominatus.accounts.models import Team
 
 User = get_user_model()
 
+# The fake Kubernetes API server fixtures: fake_kube, fake_kubeconfig, no_cluster.
+pytest_plugins = ["tests.fakekube.fixtures"]
+
 
 @pytest.fixture
 def make_user(db: Any) -> Callable[..., Any]:
-    """Create a user, optionally in a team, with a known password."""
+    """Create a user, optionally in a team and a role (a Django group, see innominatus/accounts/rbac.py)."""
 
-    def make(username: str = "dev", *, team: str | None = "team-a", superuser: bool = False, **extra: Any) -> Any:
+    def make(
+        username: str = "dev",
+        *,
+        team: str | None = "team-a",
+        superuser: bool = False,
+        role: str | None = "developer",
+        **extra: Any,
+    ) -> Any:
         if superuser:
             user = User.objects.create_superuser(username=username, password="pw-" + username, **extra)
         else:
             user = User.objects.create_user(username=username, password="pw-" + username, **extra)
+            if role:
+                user.groups.add(Group.objects.get_or_create(name=role)[0])
         if team:
             team_obj, _ = Team.objects.get_or_create(name=team)
             team_obj.members.add(user)

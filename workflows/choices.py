@@ -89,7 +89,7 @@ STEP_TRANSITIONS: dict[str, frozenset[str]] = {
     ),
     # waiting is the approval gate: approval sends it on to run (or completes a pure gate), rejection fails it.
     StepStatus.WAITING: frozenset(
-        {StepStatus.PENDING, StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.CANCELLED}
+        {StepStatus.PENDING, StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED}
     ),
     StepStatus.COMPLETED: frozenset(),
     StepStatus.FAILED: frozenset(),

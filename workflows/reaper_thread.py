@@ -40,10 +40,14 @@ def start_reaper_thread(sender: Any = None, proc_name: str = "", **kwargs: Any) 
 
 
 def ensure_schedules(sender: Any = None, **kwargs: Any) -> None:
-    """A once-a-minute q2 schedule backs up the threads (post_migrate; idempotent)."""
+    """Once-a-minute q2 schedules: the reaper backstop and ephemeral-environment expiry (idempotent)."""
     from django_q.models import Schedule
 
+    every_minute = {"schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1}
     Schedule.objects.update_or_create(
-        name="innominatus-reaper",
-        defaults={"func": "workflows.tasks.run_reaper", "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1},
+        name="innominatus-reaper", defaults={"func": "workflows.tasks.run_reaper", **every_minute}
+    )
+    Schedule.objects.update_or_create(
+        name="innominatus-ephemeral-expiry",
+        defaults={"func": "workflows.tasks.run_expire_ephemeral_environments", **every_minute},
     )

@@ -1,6 +1,6 @@
 """Thin django-q2 entry points: take ids, call services."""
 
-from workflows.services import reaper, runner, scheduler
+from workflows.services import goldenpaths, reaper, runner, scheduler
 
 
 def run_step(step_id: int) -> None:
@@ -16,3 +16,8 @@ def run_advance(execution_id: str) -> None:
 def run_reaper() -> None:
     """Recover steps whose worker vanished and executions that stalled."""
     reaper.reap()
+
+
+def run_expire_ephemeral_environments() -> None:
+    """Tear down ephemeral environments whose time to live passed."""
+    goldenpaths.expire_ephemeral_environments()

@@ -114,18 +114,22 @@ else one generated once per render and memoised so the Secret and its hook copy 
 db-password: {{ .Values.database.password | b64enc | quote }}
 secret-key: {{ include "innominatus.secretKey" . | b64enc | quote }}
 oidc-client-secret: {{ .Values.oidc.clientSecret | b64enc | quote }}
+{{- with .Values.secrets.encryptionKey }}
+encryption-key: {{ . | b64enc | quote }}
+{{- end }}
 {{- end -}}
 
 {{- define "innominatus.serviceHost" -}}
 {{- printf "%s.%s.svc" (include "innominatus.fullname" .) .Release.Namespace -}}
 {{- end -}}
 
-{{/* ALLOWED_HOSTS: the pod IP (probes and Prometheus address pods by IP), loopback, the
-Service's DNS names, the Ingress hosts and config.allowedHosts. */}}
+{{/* ALLOWED_HOSTS: the pod IP (probes and Prometheus address pods by IP; bracketed too, as an
+IPv6 address appears in the Host header), loopback, the Service's DNS names, the Ingress hosts and
+config.allowedHosts. */}}
 {{- define "innominatus.allowedHosts" -}}
 {{- $fullname := include "innominatus.fullname" . -}}
 {{- $svc := include "innominatus.serviceHost" . -}}
-{{- $hosts := list "$(POD_IP)" "localhost" "127.0.0.1" $fullname (printf "%s.%s" $fullname .Release.Namespace) $svc (printf "%s.%s" $svc .Values.clusterDomain) -}}
+{{- $hosts := list "$(POD_IP)" "[$(POD_IP)]" "localhost" "127.0.0.1" $fullname (printf "%s.%s" $fullname .Release.Namespace) $svc (printf "%s.%s" $svc .Values.clusterDomain) -}}
 {{- if .Values.ingress.enabled -}}
 {{- range .Values.ingress.hosts -}}
 {{- $hosts = append $hosts .host -}}
@@ -210,6 +214,13 @@ Service's DNS names, the Ingress hosts and config.allowedHosts. */}}
     secretKeyRef:
       name: {{ .secretName }}
       key: secret-key
+# Key for secret outputs at rest; when absent the product derives it from SECRET_KEY.
+- name: ENCRYPTION_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: encryption-key
+      optional: true
 - name: OIDC_ENABLED
   value: {{ $v.oidc.enabled | toString | quote }}
 {{- if $v.oidc.enabled }}
@@ -242,6 +253,8 @@ Service's DNS names, the Ingress hosts and config.allowedHosts. */}}
   value: {{ $v.worker.qWorkers | quote }}
 - name: ADMIN_CONFIG
   value: /etc/innominatus/admin-config.yaml
+- name: INNOMINATUS_DATA_DIR
+  value: /var/lib/innominatus
 - name: BACKUP_DIR
   value: {{ $v.config.backupDir | quote }}
 {{- with $v.extraEnv }}
@@ -253,6 +266,8 @@ Service's DNS names, the Ingress hosts and config.allowedHosts. */}}
 {{- define "innominatus.volumeMounts" -}}
 - name: tmp
   mountPath: /tmp
+- name: data
+  mountPath: /var/lib/innominatus
 - name: config
   mountPath: /etc/innominatus
   readOnly: true
@@ -266,6 +281,9 @@ Service's DNS names, the Ingress hosts and config.allowedHosts. */}}
 - name: tmp
   emptyDir:
     sizeLimit: {{ .ctx.Values.tmpSizeLimit }}
+- name: data
+  emptyDir:
+    sizeLimit: {{ .ctx.Values.dataSizeLimit }}
 - name: config
   configMap:
     name: {{ .configMapName }}
@@ -277,7 +295,7 @@ Service's DNS names, the Ingress hosts and config.allowedHosts. */}}
 {{/* Pod template annotations that roll the pods when configuration or secrets change. */}}
 {{- define "innominatus.checksums" -}}
 checksum/config: {{ toYaml .Values.adminConfig | sha256sum }}
-checksum/secret: {{ list .Values.database.password .Values.oidc.clientSecret .Values.secrets.secretKey .Values.secrets.existingSecret .Values.database.passwordSecret | toJson | sha256sum }}
+checksum/secret: {{ list .Values.database.password .Values.oidc.clientSecret .Values.secrets.secretKey .Values.secrets.encryptionKey .Values.secrets.existingSecret .Values.database.passwordSecret | toJson | sha256sum }}
 {{- end -}}
 
 {{/* Topology spread constraints with the component's selector filled in when omitted. */}}

@@ -4,14 +4,19 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from innominatus.accounts import rbac
 from innominatus.accounts.models import Team
 
 DEFAULT_TEAM = "default"
 
 
 def is_platform_admin(user: Any) -> bool:
-    """Platform admins see and manage every team's objects."""
-    return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_superuser", False))
+    """Platform admins (superusers and members of a role granting `admin:*`) see every team's objects."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    return rbac.has_permission(user, "admin:*")
 
 
 def visible_teams(user: Any) -> QuerySet[Team]:

@@ -9,3 +9,6 @@ class AccountsConfig(AppConfig):
     name = "innominatus.accounts"
     label = "accounts"
     verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from innominatus.accounts import checks, schema, signals  # noqa: F401 - registers receivers, checks, schemes

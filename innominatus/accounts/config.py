@@ -19,7 +19,15 @@ VIEWER = "viewer"
 DEFAULT_ROLES: dict[str, frozenset[str]] = {
     PLATFORM_ADMIN: frozenset({"*"}),
     DEVELOPER: frozenset(
-        {"workflows:*", "specs:*", "resources:*", "goldenpaths:execute", "providers:read", "profile:*"}
+        {
+            "workflows:*",
+            "specs:*",
+            "resources:*",
+            "goldenpaths:read",
+            "goldenpaths:execute",
+            "providers:read",
+            "profile:*",
+        }
     ),
     VIEWER: frozenset({"*:read", "profile:*"}),
 }
@@ -47,7 +55,9 @@ def _strings(value: Any, where: str) -> list[str]:
 def _mapping(value: Any, where: str) -> dict[str, str]:
     if value is None:
         return {}
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
         raise ImproperlyConfigured(f"admin-config.yaml: {where} must map strings to strings")
     return dict(value)
 

@@ -142,7 +142,13 @@ def api_group(catalogue: Catalogue, group: str) -> dict[str, Any] | None:
     if not versions:
         return None
     entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
-    return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": entries, "preferredVersion": entries[0]}
+    return {
+        "kind": "APIGroup",
+        "apiVersion": "v1",
+        "name": group,
+        "versions": entries,
+        "preferredVersion": entries[0],
+    }
 
 
 def api_resource_list(catalogue: Catalogue, group: str, version: str) -> dict[str, Any]:
@@ -155,4 +161,9 @@ def api_resource_list(catalogue: Catalogue, group: str, version: str) -> dict[st
                 status = {"name": f"{t.plural}/status", "singularName": "", "namespaced": t.namespaced}
                 resources.append({**status, "kind": t.kind, "verbs": ["get", "patch", "update"]})
     group_version = f"{group}/{version}" if group else version
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": resources,
+    }

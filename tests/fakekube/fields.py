@@ -78,7 +78,9 @@ def deep_merge(base: Any, overlay: Any) -> Any:
     return copy.deepcopy(overlay)
 
 
-def apply_config(existing: dict[str, Any], previous: Mapping[str, Any], applied: Mapping[str, Any]) -> dict[str, Any]:
+def apply_config(
+    existing: dict[str, Any], previous: Mapping[str, Any], applied: Mapping[str, Any]
+) -> dict[str, Any]:
     """The object after one manager re-applies: fields it applied before and dropped now are removed."""
     result = copy.deepcopy(existing)
     for path in owned_paths(previous) - owned_paths(applied):

@@ -33,7 +33,9 @@ SEED_NAMESPACES = ("default", "kube-system", "kube-public")
 class ApiError(Exception):
     """A failure the server answers with a `Status` body."""
 
-    def __init__(self, code: int, reason: str, message: str, details: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, code: int, reason: str, message: str, details: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.code, self.reason, self.message = code, reason, message
         self.details = dict(details or {})
@@ -109,24 +111,40 @@ class Store:
         if not namespace:
             raise ApiError(400, "BadRequest", "the namespace of the object must be set")
         if ("", "namespaces", "", namespace) not in self.entries:
-            raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found', {"name": namespace, "kind": "namespaces"})
+            raise ApiError(
+                404,
+                "NotFound",
+                f'namespaces "{namespace}" not found',
+                {"name": namespace, "kind": "namespaces"},
+            )
 
-    def _check_body(self, rt: ResourceType, namespace: str | None, name: str | None, body: Any) -> dict[str, Any]:
+    def _check_body(
+        self, rt: ResourceType, namespace: str | None, name: str | None, body: Any
+    ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise ApiError(400, "BadRequest", "the request body must be an object")
         body = copy.deepcopy(body)
         for attr, wanted in (("apiVersion", rt.api_version), ("kind", rt.kind)):
             if body.get(attr, wanted) != wanted:
-                raise ApiError(400, "BadRequest", f"{attr} {body.get(attr)!r} does not match the URL ({wanted})")
+                raise ApiError(
+                    400, "BadRequest", f"{attr} {body.get(attr)!r} does not match the URL ({wanted})"
+                )
         body["apiVersion"], body["kind"] = rt.api_version, rt.kind
         metadata = body.setdefault("metadata", {})
         if name is not None and metadata.get("name", name) != name:
             raise ApiError(
-                400, "BadRequest", f"the name of the object ({metadata.get('name')}) does not match the name on the URL ({name})"
+                400,
+                "BadRequest",
+                f"the name of the object ({metadata.get('name')}) does not match the name on the URL "
+                f"({name})",
             )
         if rt.namespaced:
             if metadata.get("namespace", namespace) != namespace:
-                raise ApiError(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request")
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                )
             metadata["namespace"] = namespace
         else:
             metadata.pop("namespace", None)
@@ -152,9 +170,9 @@ class Store:
         if entry.rt.kind in WORKLOAD_KINDS:
             entry.obj["status"] = workload_status(entry.obj, self._phase(entry), now_rfc3339())
         obj = copy.deepcopy(entry.obj)
-        managed = [
-            {"manager": m, "operation": "Apply", "config": c} for m, c in entry.applied.items()
-        ] + [{"manager": m, "operation": "Update", "config": c} for m, c in entry.updaters.items()]
+        managed = [{"manager": m, "operation": "Apply", "config": c} for m, c in entry.applied.items()] + [
+            {"manager": m, "operation": "Update", "config": c} for m, c in entry.updaters.items()
+        ]
         obj["metadata"]["managedFields"] = [
             {
                 "manager": item["manager"],
@@ -171,7 +189,10 @@ class Store:
     def _insert(self, rt: ResourceType, body: dict[str, Any], manager: str, applied: bool) -> Entry:
         metadata = body["metadata"]
         metadata.update(
-            uid=str(uuid.uuid4()), resourceVersion=self._next_rv(), creationTimestamp=now_rfc3339(), generation=1
+            uid=str(uuid.uuid4()),
+            resourceVersion=self._next_rv(),
+            creationTimestamp=now_rfc3339(),
+            generation=1,
         )
         metadata.pop("managedFields", None)
         if rt.kind == "Namespace":
@@ -240,15 +261,21 @@ class Store:
             if not metadata.get("name") and metadata.get("generateName"):
                 metadata["name"] = metadata["generateName"] + secrets.token_hex(3)[:5]
             if not metadata.get("name"):
-                raise ApiError(422, "Invalid", f"{rt.kind} is invalid: metadata.name: Required value: name is required")
+                raise ApiError(
+                    422, "Invalid", f"{rt.kind} is invalid: metadata.name: Required value: name is required"
+                )
             if rt.kind != "Namespace":
                 self._require_namespace(rt, namespace)
             if self.key(rt, namespace, metadata["name"]) in self.entries:
                 details = {"name": metadata["name"], "group": rt.group, "kind": rt.plural}
-                raise ApiError(409, "AlreadyExists", f'{rt.qualified} "{metadata["name"]}" already exists', details)
+                raise ApiError(
+                    409, "AlreadyExists", f'{rt.qualified} "{metadata["name"]}" already exists', details
+                )
             return self.view(self._insert(rt, body, manager, applied=False))
 
-    def replace(self, rt: ResourceType, namespace: str | None, name: str, body: Any, manager: str) -> dict[str, Any]:
+    def replace(
+        self, rt: ResourceType, namespace: str | None, name: str, body: Any, manager: str
+    ) -> dict[str, Any]:
         with self.lock:
             body = self._check_body(rt, namespace, name, body)
             entry = self.get_entry(rt, namespace, name)
@@ -257,14 +284,17 @@ class Store:
                 raise ApiError(
                     409,
                     "Conflict",
-                    f'Operation cannot be fulfilled on {rt.qualified} "{name}": the object has been modified; '
+                    f'Operation cannot be fulfilled on {rt.qualified} "{name}": '
+                    "the object has been modified; "
                     "please apply your changes to the latest version and try again",
                 )
             self._update(entry, body, manager)
             entry.updaters[manager] = _config_of(body)
             return self.view(entry)
 
-    def merge(self, rt: ResourceType, namespace: str | None, name: str, patch: Any, manager: str) -> dict[str, Any]:
+    def merge(
+        self, rt: ResourceType, namespace: str | None, name: str, patch: Any, manager: str
+    ) -> dict[str, Any]:
         with self.lock:
             entry = self.get_entry(rt, namespace, name)
             if not isinstance(patch, dict):
@@ -300,7 +330,9 @@ class Store:
                     if other in table:
                         table[other] = _without(table[other], path)
             still_owned = set().union(*(owned_paths(c) for c in others.values())) if others else set()
-            previous = {p: v for p, v in _flatten(entry.applied.get(manager, {})).items() if p not in still_owned}
+            previous = {
+                p: v for p, v in _flatten(entry.applied.get(manager, {})).items() if p not in still_owned
+            }
             new_obj = apply_config(entry.obj, _unflatten(previous), config)
             self._update(entry, new_obj, manager)
             entry.applied[manager] = config

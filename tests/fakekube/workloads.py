@@ -46,17 +46,27 @@ def workload_status(obj: dict[str, Any], phase: Phase, when: str) -> dict[str, A
         )
         if ready:
             progressing = _condition(
-                "Progressing", "True", "NewReplicaSetAvailable", f'ReplicaSet "{name}" has successfully progressed.', when
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                f'ReplicaSet "{name}" has successfully progressed.',
+                when,
             )
         elif phase == "deadline":
             progressing = _condition(
-                "Progressing", "False", "ProgressDeadlineExceeded", f'ReplicaSet "{name}" has timed out progressing.', when
+                "Progressing",
+                "False",
+                "ProgressDeadlineExceeded",
+                f'ReplicaSet "{name}" has timed out progressing.',
+                when,
             )
         available = _condition(
             "Available",
             "True" if ready else "False",
             "MinimumReplicasAvailable" if ready else "MinimumReplicasUnavailable",
-            "Deployment has minimum availability." if ready else "Deployment does not have minimum availability.",
+            "Deployment has minimum availability."
+            if ready
+            else "Deployment does not have minimum availability.",
             when,
         )
         status["conditions"] = [available, progressing]

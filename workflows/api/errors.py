@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import status
 
 from innominatus.problems import PROBLEM_CONTENT_TYPE, PayloadTooLarge, ProblemError
 from workflows.api.serializers import ProblemSerializer
@@ -22,6 +21,13 @@ _DESCRIPTIONS = {
 }
 
 
+class InvalidSpec(ProblemError):
+    """A Score document was refused; `errors` lists every problem."""
+
+    default_detail = "The Score spec is invalid."
+    default_code = "invalid_spec"
+
+
 def score_problem(exc: ScoreValidationError) -> ProblemError:
     """A refused Score document as a problem listing every reason (413 when it was only too large)."""
     errors = exc.as_list()
@@ -29,7 +35,7 @@ def score_problem(exc: ScoreValidationError) -> ProblemError:
         return PayloadTooLarge(exc.problems[0].message, errors=errors)
     count = len(errors)
     detail = f"The Score spec is invalid: {count} problem{'s' if count != 1 else ''}; see errors."
-    return ProblemError(detail, errors=errors, code="invalid_spec", status_code=status.HTTP_400_BAD_REQUEST)
+    return InvalidSpec(detail, errors=errors)
 
 
 def problems(*codes: int) -> dict[Any, OpenApiResponse]:

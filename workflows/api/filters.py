@@ -17,7 +17,9 @@ class ApplicationFilter(filters.FilterSet):
     """Filters of the application list."""
 
     team = filters.CharFilter(field_name="team__name", help_text="Owning team (exact name).")
-    search = filters.CharFilter(field_name="name", lookup_expr="icontains", help_text="Substring of the name.")
+    search = filters.CharFilter(
+        field_name="name", lookup_expr="icontains", help_text="Substring of the name."
+    )
 
     class Meta:
         model = Application
@@ -32,17 +34,34 @@ class ExecutionFilter(filters.FilterSet):
         field_name="status", lookup_expr="in", choices=ExecutionStatus.choices, help_text="Comma-separated."
     )
     workflow_name = filters.CharFilter(field_name="workflow_name")
-    search = filters.CharFilter(method="filter_search", help_text="Substring of the id, app or workflow name.")
+    search = filters.CharFilter(
+        method="filter_search", help_text="Substring of the id, app or workflow name."
+    )
     created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", help_text="Alias of created_after.")
-    until = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt", help_text="Alias of created_before.")
+    since = filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", help_text="Alias of created_after."
+    )
+    until = filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="lt", help_text="Alias of created_before."
+    )
 
     class Meta:
         model = WorkflowExecution
-        fields = ["app", "status", "workflow_name", "search", "created_after", "created_before", "since", "until"]
+        fields = [
+            "app",
+            "status",
+            "workflow_name",
+            "search",
+            "created_after",
+            "created_before",
+            "since",
+            "until",
+        ]
 
-    def filter_search(self, queryset: QuerySet[WorkflowExecution], name: str, value: str) -> QuerySet[WorkflowExecution]:
+    def filter_search(
+        self, queryset: QuerySet[WorkflowExecution], name: str, value: str
+    ) -> QuerySet[WorkflowExecution]:
         """Match the id, application or workflow name."""
         return queryset.filter(
             Q(id__icontains=value) | Q(app_name__icontains=value) | Q(workflow_name__icontains=value)

@@ -36,13 +36,16 @@ class ProblemSerializer(serializers.Serializer):
     detail = serializers.CharField()
     instance = serializers.CharField(required=False)
     code = serializers.CharField(required=False)
-    errors = FieldProblemSerializer(many=True, required=False)
+    # The metaclass turns this into a field; mypy only sees it shadow Serializer.errors.
+    errors = FieldProblemSerializer(many=True, required=False)  # type: ignore[assignment]
 
 
 class RevisionSerializer(serializers.ModelSerializer[DeploymentRevision]):
     """A deployment revision without its documents."""
 
-    created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True, default=None)
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, allow_null=True, default=None
+    )
 
     class Meta:
         model = DeploymentRevision
@@ -62,7 +65,9 @@ class ApplicationSerializer(serializers.ModelSerializer[Application]):
     """An application with a summary of its current revision."""
 
     team = serializers.CharField(source="team.name", read_only=True)
-    created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True, default=None)
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, allow_null=True, default=None
+    )
     current_revision = RevisionSerializer(read_only=True, allow_null=True)
     revision_count = serializers.IntegerField(read_only=True)
 
@@ -85,7 +90,9 @@ class ApplicationSerializer(serializers.ModelSerializer[Application]):
 class ApplicationDetailSerializer(ApplicationSerializer):
     """An application with the spec and extensions of its current revision."""
 
-    spec = serializers.JSONField(source="current_revision.spec", read_only=True, allow_null=True, default=None)
+    spec = serializers.JSONField(
+        source="current_revision.spec", read_only=True, allow_null=True, default=None
+    )
     extensions = serializers.JSONField(
         source="current_revision.extensions", read_only=True, allow_null=True, default=None
     )
@@ -206,7 +213,9 @@ class ExecutionSerializer(serializers.ModelSerializer[WorkflowExecution]):
         source="triggered_by.username", read_only=True, allow_null=True, default=None
     )
     revision = serializers.IntegerField(source="revision_number", read_only=True, allow_null=True)
-    parent = serializers.CharField(source="parent_id", read_only=True, allow_null=True)
+    retry_of = serializers.CharField(
+        source="parent_id", read_only=True, allow_null=True, help_text="The execution this one retries."
+    )
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
     steps_total = serializers.IntegerField(read_only=True)
     steps_finished = serializers.IntegerField(read_only=True)
@@ -221,7 +230,7 @@ class ExecutionSerializer(serializers.ModelSerializer[WorkflowExecution]):
             "trigger",
             "triggered_by",
             "revision",
-            "parent",
+            "retry_of",
             "error_message",
             "created_at",
             "started_at",
@@ -247,7 +256,9 @@ class LogQuerySerializer(serializers.Serializer):
     """Query parameters of a log tail."""
 
     step = serializers.CharField(required=False, help_text="Only lines of the step with this name.")
-    after = serializers.IntegerField(required=False, min_value=0, default=0, help_text="Lines with a larger id.")
+    after = serializers.IntegerField(
+        required=False, min_value=0, default=0, help_text="Lines with a larger id."
+    )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=10_000, default=1000)
 
 
@@ -324,7 +335,9 @@ def _counts(choices: list[tuple[str, str]]) -> dict[str, serializers.IntegerFiel
 ExecutionCountsSerializer: Any = type(
     "ExecutionCountsSerializer", (serializers.Serializer,), _counts(ExecutionStatus.choices)
 )
-ResourceCountsSerializer: Any = type("ResourceCountsSerializer", (serializers.Serializer,), _counts(ResourceState.choices))
+ResourceCountsSerializer: Any = type(
+    "ResourceCountsSerializer", (serializers.Serializer,), _counts(ResourceState.choices)
+)
 
 
 class StatsSerializer(serializers.Serializer):
@@ -337,4 +350,3 @@ class StatsSerializer(serializers.Serializer):
     resources_by_state = ResourceCountsSerializer()
     steps_running = serializers.IntegerField()
     steps_waiting = serializers.IntegerField()
-

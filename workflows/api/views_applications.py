@@ -8,7 +8,13 @@ from typing import Any
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -35,13 +41,27 @@ from workflows.services import SubmitResult, delete_application, diff_revisions,
 
 # The body is a Score document; its structure is validated by the ingest layer, not by a serializer.
 SPEC_REQUEST = {media: OpenApiTypes.OBJECT for media in (*YAML_MEDIA_TYPES, "application/json")}
-NAME_PARAMETER = OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, description="Application name.")
+NAME_PARAMETER = OpenApiParameter(
+    "name", OpenApiTypes.STR, OpenApiParameter.PATH, description="Application name."
+)
+SPEC_EXAMPLE = OpenApiExample(
+    "A web service with a database",
+    request_only=True,
+    value={
+        "apiVersion": "score.dev/v1b1",
+        "metadata": {"name": "hello"},
+        "containers": {"main": {"image": "nginx:1.27", "variables": {"DB_HOST": "${resources.db.host}"}}},
+        "resources": {"db": {"type": "postgres"}},
+    },
+)
 _DOCUMENT_FIELDS = ("current_revision__spec", "current_revision__source", "current_revision__extensions")
 
 
 @extend_schema(tags=["applications"])
 @extend_schema_view(
-    list=extend_schema(summary="List applications", responses={200: ApplicationSerializer, **problems(400, 403)}),
+    list=extend_schema(
+        summary="List applications", responses={200: ApplicationSerializer, **problems(400, 403)}
+    ),
     retrieve=extend_schema(
         summary="Get an application",
         parameters=[NAME_PARAMETER],
@@ -92,9 +112,12 @@ class ApplicationViewSet(
             "`dry_run=true` answers 200 with the plan and stores nothing."
         ),
         request=SPEC_REQUEST,
+        examples=[SPEC_EXAMPLE],
         parameters=[
             SubmitQuerySerializer,
-            OpenApiParameter("X-Comment", OpenApiTypes.STR, OpenApiParameter.HEADER, description="Revision comment."),
+            OpenApiParameter(
+                "X-Comment", OpenApiTypes.STR, OpenApiParameter.HEADER, description="Revision comment."
+            ),
         ],
         responses={
             201: SubmitResponseSerializer,
@@ -122,7 +145,9 @@ class ApplicationViewSet(
         body = self._submission_body(result)
         if not result.created:
             return Response(body, status=status.HTTP_200_OK)
-        location = reverse(f"{self.basename}-detail", kwargs={"name": result.plan.application}, request=request)
+        location = reverse(
+            f"{self.basename}-detail", kwargs={"name": result.plan.application}, request=request
+        )
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
 
     def _submission_body(self, result: SubmitResult) -> dict[str, Any]:
@@ -181,7 +206,9 @@ REVISION_PARAMETERS = [
         responses={200: RevisionDetailSerializer, **problems(403, 404)},
     ),
 )
-class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[DeploymentRevision]):
+class RevisionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[DeploymentRevision]
+):
     """The immutable deployment revisions of one application, newest first."""
 
     queryset = DeploymentRevision.objects.none()
@@ -211,7 +238,9 @@ class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Diff two revisions",
         parameters=[
             *REVISION_PARAMETERS,
-            OpenApiParameter("other", OpenApiTypes.INT, OpenApiParameter.PATH, description="Revision to compare with."),
+            OpenApiParameter(
+                "other", OpenApiTypes.INT, OpenApiParameter.PATH, description="Revision to compare with."
+            ),
         ],
         responses={200: RevisionDiffSerializer, **problems(403, 404)},
     )

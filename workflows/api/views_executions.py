@@ -25,13 +25,17 @@ from workflows.api.serializers import (
 from workflows.choices import EXECUTION_TERMINAL_STATUSES, STEP_TERMINAL_STATUSES
 from workflows.models import StepExecution, StepLog, WorkflowExecution
 
-ID_PARAMETER = OpenApiParameter("id", OpenApiTypes.STR, OpenApiParameter.PATH, description="Execution id (wf-…).")
+ID_PARAMETER = OpenApiParameter(
+    "id", OpenApiTypes.STR, OpenApiParameter.PATH, description="Execution id (wf-…)."
+)
 _LOG_FIELDS = ("id", "seq", "step__name", "stream", "level", "message", "created_at")
 
 
 @extend_schema(tags=["workflows"])
 @extend_schema_view(
-    list=extend_schema(summary="List workflow executions", responses={200: ExecutionSerializer, **problems(400, 403)}),
+    list=extend_schema(
+        summary="List workflow executions", responses={200: ExecutionSerializer, **problems(400, 403)}
+    ),
     retrieve=extend_schema(
         summary="Get an execution with its steps",
         parameters=[ID_PARAMETER],
@@ -58,7 +62,9 @@ class ExecutionViewSet(viewsets.ReadOnlyModelViewSet[WorkflowExecution]):
             .annotate(
                 revision_number=F("revision__number"),
                 steps_total=Count("steps", distinct=True),
-                steps_finished=Count("steps", filter=Q(steps__status__in=STEP_TERMINAL_STATUSES), distinct=True),
+                steps_finished=Count(
+                    "steps", filter=Q(steps__status__in=STEP_TERMINAL_STATUSES), distinct=True
+                ),
             )
         )
         if self.action == "retrieve":
@@ -73,8 +79,8 @@ class ExecutionViewSet(viewsets.ReadOnlyModelViewSet[WorkflowExecution]):
     @extend_schema(
         summary="Tail an execution's log",
         description=(
-            "Lines in order. Poll with `after=<next_after>` to receive only new lines; `complete` is true once "
-            "the execution has ended and no line is left."
+            "Lines in order. Poll with `after=<next_after>` to receive only new lines; "
+            "`complete` is true once the execution has ended and no line is left."
         ),
         parameters=[ID_PARAMETER, LogQuerySerializer],
         responses={200: LogPageSerializer, **problems(400, 403, 404)},

@@ -68,14 +68,18 @@ def _by(queryset: QuerySet[Any], field: str, choices: list[tuple[str, str]]) -> 
 class StatsView(APIView):
     """Counts of applications, executions, resources and active steps the user may see."""
 
-    @extend_schema(tags=["stats"], summary="Dashboard counts", responses={200: StatsSerializer, **problems(403)})
+    @extend_schema(
+        tags=["stats"], summary="Dashboard counts", responses={200: StatsSerializer, **problems(403)}
+    )
     def get(self, request: Request) -> Response:
         user = request.user
         executions = _by(
             WorkflowExecution.objects.filter(team_filter(user)), "status", ExecutionStatus.choices
         )
         resources = _by(
-            ResourceInstance.objects.filter(team_filter(user, "application__team")), "state", ResourceState.choices
+            ResourceInstance.objects.filter(team_filter(user, "application__team")),
+            "state",
+            ResourceState.choices,
         )
         steps = _by(
             StepExecution.objects.filter(

@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ConditionEvaluationError, ConditionSyntaxError, UnsafePatternError
-from .safe_regex import safe_search
+from .comparisons import compare, truthy
+from .errors import ConditionEvaluationError, ConditionSyntaxError
 
 MAX_EXPRESSION_LENGTH = 4096
 _MAX_DEPTH = 64
@@ -39,8 +39,33 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
-_KEYWORDS = {"and", "or", "not", "in", "true", "false", "null", "contains", "startsWith", "endsWith", "matches"}
-_COMPARISONS = {"==", "!=", "<", "<=", ">", ">=", "contains", "startsWith", "endsWith", "matches", "in", "not in"}
+_KEYWORDS = {
+    "and",
+    "or",
+    "not",
+    "in",
+    "true",
+    "false",
+    "null",
+    "contains",
+    "startsWith",
+    "endsWith",
+    "matches",
+}
+_COMPARISONS = {
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "contains",
+    "startsWith",
+    "endsWith",
+    "matches",
+    "in",
+    "not in",
+}
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
 _MISSING = object()
 
@@ -221,98 +246,6 @@ class _Parser:
         return token.value
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _as_number(value: Any) -> float | None:
-    if _is_number(value):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
-def _as_bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
-
-
-def truthy(value: Any) -> bool:
-    """Truth of a bare value: strings "", "false", "0", "no", "off" are false (forms send strings)."""
-    if isinstance(value, str):
-        return value.strip().lower() not in ("", "false", "0", "no", "off")
-    return bool(value)
-
-
-def _equal(left: Any, right: Any) -> bool:
-    if isinstance(left, bool) or isinstance(right, bool):
-        left_bool, right_bool = _as_bool(left), _as_bool(right)
-        return left_bool is not None and left_bool == right_bool
-    if _is_number(left) or _is_number(right):
-        left_num, right_num = _as_number(left), _as_number(right)
-        return left_num is not None and left_num == right_num
-    return bool(left == right)
-
-
-def _order(op: str, left: Any, right: Any) -> bool:
-    left_num, right_num = _as_number(left), _as_number(right)
-    pair: tuple[Any, Any]
-    if left_num is not None and right_num is not None:
-        pair = (left_num, right_num)
-    elif isinstance(left, str) and isinstance(right, str):
-        pair = (left, right)
-    else:
-        raise ConditionEvaluationError(f"cannot compare {left!r} {op} {right!r}")
-    a, b = pair
-    return bool({"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op])
-
-
-def _text(value: Any, op: str) -> str:
-    if isinstance(value, str):
-        return value
-    if _is_number(value):
-        return str(value)
-    raise ConditionEvaluationError(f"'{op}' needs text but got {value!r}")
-
-
-def _member(item: Any, container: Any, op: str) -> bool:
-    if isinstance(container, str):
-        return _text(item, op) in container
-    if isinstance(container, Mapping):
-        return item in container
-    if isinstance(container, list | tuple | set | frozenset):
-        return any(_equal(item, element) for element in container)
-    raise ConditionEvaluationError(f"'{op}' needs a list, text or mapping but got {container!r}")
-
-
-def _compare(op: str, left: Any, right: Any) -> bool:
-    if op == "==":
-        return _equal(left, right)
-    if op == "!=":
-        return not _equal(left, right)
-    if op in ("<", "<=", ">", ">="):
-        return _order(op, left, right)
-    if op == "contains":
-        return _member(right, left, op)
-    if op in ("in", "not in"):
-        return _member(left, right, op) == (op == "in")
-    if op == "startsWith":
-        return _text(left, op).startswith(_text(right, op))
-    if op == "endsWith":
-        return _text(left, op).endswith(_text(right, op))
-    try:
-        return safe_search(_text(right, op), _text(left, op))
-    except UnsafePatternError as exc:
-        raise ConditionEvaluationError(f"'matches': {exc}") from exc
-
-
 def _resolve(parts: tuple[str, ...], context: Mapping[str, Any]) -> Any:
     value: Any = context
     for part in parts:
@@ -376,7 +309,7 @@ class Condition:
             value = _resolve(other[1], context) if other[0] == "path" else self._eval(other, context)
             present = value is not None and value is not _MISSING
             return present == (op == "!=")
-        return _compare(op, self._eval(left_node, context), self._eval(right_node, context))
+        return compare(op, self._eval(left_node, context), self._eval(right_node, context))
 
 
 def parse_condition(expression: str) -> Condition:

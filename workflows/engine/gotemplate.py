@@ -64,20 +64,19 @@ class _Pipeline:
         return result if self.index == len(self.tokens) else None
 
     def expression(self) -> str:
-        token = self.tokens[self.index]
-        name = token
-        if name in _BINARY or name in ("and", "or", "not", "len"):
+        function = self.tokens[self.index]
+        if function in _BINARY or function in ("and", "or", "not", "len"):
             self.index += 1
             args = []
             while self.index < len(self.tokens) and self.tokens[self.index] != ")":
                 args.append(self.argument())
-            return self.call(name, args)
+            return self.call(function, args)
         return self.argument()
 
     def argument(self) -> str:
         token = self.tokens[self.index]
         self.index += 1
-        if token == "(":
+        if token == "(":  # noqa: S105 - a parenthesis, not a password
             inner = self.expression()
             if self.tokens[self.index] != ")":
                 raise ValueError("unbalanced parenthesis")
@@ -146,7 +145,7 @@ def normalize_go_style(template: str) -> str:
     last = 0
     in_raw = False
     for match in _ACTION.finditer(template):
-        opener, left_trim, content, right_trim, closer = match.groups()
+        opener, left_trim, content, right_trim, _ = match.groups()
         out.append(template[last : match.start()])
         last = match.end()
         statement = content.strip()

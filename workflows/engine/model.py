@@ -29,7 +29,7 @@ SNAPSHOT_VERSION = 1
 
 @dataclass(frozen=True)
 class ParameterSpec:
-    """A typed workflow parameter; min/max bound values (int, number), lengths (string) or seconds (duration)."""
+    """A typed parameter; min/max bound values (int, number), lengths (string) or seconds (duration)."""
 
     name: str
     type: str = "string"

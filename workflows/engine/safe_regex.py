@@ -4,9 +4,11 @@ Python's `re` has no match timeout, so user patterns are screened statically ins
 
 * at most 256 characters, and matched only against inputs of at most 64 KiB;
 * no nested quantifiers: a group that contains a repeat (`+`, `*`, `{n,}`, `{n,m}` with m > 1) may
-  not itself be repeated — `(a+)+`, `(\\w*)*`, `((ab)+x)*` are refused;
-* no repeated group with alternation: `(a|ab)*` backtracks exponentially when the branches overlap,
-  and telling overlapping branches apart is not decidable cheaply, so all of them are refused;
+  not itself be repeated — `(a+)+`, `(\\w*)*`, `((ab)+x)*`, `(a+){2}` are refused. The one
+  exception is small bounded nesting (inner and outer counts at most 10, nothing unbounded inside),
+  which cannot blow up: `(?:\\.\\d{1,3}){3}` is fine;
+* no unboundedly repeated group with alternation: `(a|ab)*` backtracks exponentially when the
+  branches overlap, and telling overlapping branches apart is not decidable cheaply;
 * no backreferences and no conditional groups (`\\1`, `(?P=name)`, `(?(1)…)`);
 * repeat counts at most 1000.
 
@@ -30,10 +32,15 @@ _BRACE = re.compile(r"\{(\d*)(?:(,)(\d*))?\}")
 _FLAGS = re.compile(r"[aiLmsux-]+")
 
 
+SMALL_REPEAT = 10
+
+
 @dataclass
 class _Group:
     atomic: bool = False
     repeats: bool = False
+    unbounded: bool = False
+    largest: int = 0
     alternation: bool = False
 
 
@@ -71,7 +78,7 @@ def _open_group(pattern: str, i: int) -> tuple[int, _Group | None]:
         return i + 3, _Group()
     if rest in ("<=", "<!"):
         return i + 4, _Group()
-    if rest.startswith("P<") or rest.startswith("<"):
+    if rest.startswith(("P<", "<")):
         end = pattern.find(">", i)
         if end < 0:
             raise UnsafePatternError("unterminated group name")
@@ -84,13 +91,13 @@ def _open_group(pattern: str, i: int) -> tuple[int, _Group | None]:
     raise UnsafePatternError(f"unsupported group syntax at position {i}")
 
 
-def _quantifier(pattern: str, i: int) -> tuple[int, bool] | None:
-    """If a quantifier starts at `i`, return (index after it, whether it repeats more than once)."""
+def _quantifier(pattern: str, i: int) -> tuple[int, int | None] | None:
+    """If a quantifier starts at `i`, return (index after it, its upper bound; None = unbounded)."""
     char = pattern[i]
     if char in "*+":
-        return i + 1, True
+        return i + 1, None
     if char == "?":
-        return i + 1, False
+        return i + 1, 1
     if char == "{":
         match = _BRACE.match(pattern, i)
         if not match or (not match.group(1) and not match.group(2)):
@@ -100,8 +107,17 @@ def _quantifier(pattern: str, i: int) -> tuple[int, bool] | None:
         high = int(high_text) if high_text else (None if match.group(2) else low)
         if low > MAX_REPEAT or (high is not None and high > MAX_REPEAT):
             raise UnsafePatternError(f"repeat counts above {MAX_REPEAT} are not allowed")
-        return match.end(), high is None or high > 1
+        return match.end(), high
     return None
+
+
+def _nesting_is_risky(closed: _Group, high: int | None) -> bool:
+    """Whether repeating the just-closed group up to `high` times can backtrack catastrophically."""
+    if closed.atomic:
+        return False
+    if high is None:
+        return closed.repeats or closed.alternation
+    return closed.unbounded or (closed.repeats and (high > SMALL_REPEAT or closed.largest > SMALL_REPEAT))
 
 
 def check_pattern(pattern: str) -> None:
@@ -115,19 +131,21 @@ def check_pattern(pattern: str) -> None:
         char = pattern[i]
         quantifier = _quantifier(pattern, i) if char in "*+?{" else None
         if quantifier is not None:
-            i, repeats = quantifier
+            i, high = quantifier
             possessive = i < len(pattern) and pattern[i] == "+"
             if i < len(pattern) and pattern[i] in "+?":
                 i += 1
-            if repeats:
-                stack[-1].repeats = True
-                if closed is not None and (closed.repeats or closed.alternation):
-                    if not possessive and not closed.atomic:
-                        raise UnsafePatternError(
-                            "a repeated group may not contain another repeat or an alternation "
-                            "(nested quantifiers backtrack catastrophically); use an atomic group (?>…) "
-                            "or a possessive quantifier such as ++"
-                        )
+            if high is None or high > 1:
+                enclosing = stack[-1]
+                enclosing.repeats = True
+                enclosing.unbounded |= high is None
+                enclosing.largest = max(enclosing.largest, high or 0)
+                if closed is not None and not possessive and _nesting_is_risky(closed, high):
+                    raise UnsafePatternError(
+                        "a repeated group may not contain another repeat or an alternation "
+                        "(nested quantifiers backtrack catastrophically); use an atomic group (?>…) "
+                        "or a possessive quantifier such as ++"
+                    )
             closed = None
             continue
         closed = None
@@ -139,15 +157,18 @@ def check_pattern(pattern: str) -> None:
         elif char == "[":
             i = _skip_class(pattern, i)
         elif char == "(":
-            i, group = _open_group(pattern, i)
-            if group is not None:
-                stack.append(group)
+            i, opened = _open_group(pattern, i)
+            if opened is not None:
+                stack.append(opened)
         elif char == ")":
             if len(stack) == 1:
                 raise UnsafePatternError(f"unbalanced parenthesis at position {i}")
             closed = stack.pop()
-            stack[-1].repeats |= closed.repeats
-            stack[-1].alternation |= closed.alternation
+            parent = stack[-1]
+            parent.repeats |= closed.repeats
+            parent.unbounded |= closed.unbounded
+            parent.largest = max(parent.largest, closed.largest)
+            parent.alternation |= closed.alternation
             i += 1
         else:
             if char == "|":

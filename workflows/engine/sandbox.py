@@ -19,9 +19,10 @@ from typing import Any
 
 from jinja2 import StrictUndefined, nodes
 from jinja2.compiler import CodeGenerator, Frame
+from jinja2.exceptions import SecurityError
 from jinja2.filters import do_batch, do_format, do_wordwrap, sync_do_join, sync_do_slice
 from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import pass_environment, pass_eval_context
 
 MAX_VALUE_SIZE = 1024 * 1024
@@ -108,11 +109,11 @@ class RangeBudget:
         _range_budget.reset(self._token)
 
 
-def _filter_replace(text: Any, old: Any, new: Any, count: int | None = None) -> str:
-    text, old, new = str(text), str(old), str(new)
+def _filter_replace(value: Any, old: Any, new: Any, count: int | None = None) -> str:
+    text, before, after = str(value), str(old), str(new)
     limit = -1 if count is None else count
-    _limit(_replace_size(text, old, new, limit), "replace filter")
-    return text.replace(old, new, limit)
+    _limit(_replace_size(text, before, after, limit), "replace filter")
+    return text.replace(before, after, limit)
 
 
 @pass_eval_context
@@ -152,7 +153,7 @@ def _filter_wordwrap(environment: Any, text: str, width: int = 79, *args: Any, *
 def _filter_slice(value: Iterable[Any], slices: int, fill_with: Any = None) -> Iterator[list[Any]]:
     if int(slices) > MAX_SLICES:
         raise SecurityError(f"slice is limited to {MAX_SLICES} slices")
-    return sync_do_slice(value, int(slices), fill_with)
+    return sync_do_slice(list(value), int(slices), fill_with)
 
 
 def _filter_batch(value: Iterable[Any], linecount: int, fill_with: Any = None) -> Iterator[list[Any]]:
@@ -238,13 +239,13 @@ class GuardedSandbox(ImmutableSandboxedEnvironment):
                 size = _sized(seq)
                 if size is not None and isinstance(times, int):
                     _limit(size * max(times, 0), "'*'")
-            if isinstance(left, int) and isinstance(right, int):
-                if left.bit_length() + right.bit_length() > MAX_INT_BITS:
-                    raise SecurityError("integer result is too large")
+            both_int = isinstance(left, int) and isinstance(right, int)
+            if both_int and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                raise SecurityError("integer result is too large")
         elif operator == "**":
-            if isinstance(left, int) and isinstance(right, int) and right > 0:
-                if max(left.bit_length(), 1) * right > MAX_INT_BITS:
-                    raise SecurityError("integer result is too large")
+            both_int = isinstance(left, int) and isinstance(right, int)
+            if both_int and right > 0 and max(left.bit_length(), 1) * right > MAX_INT_BITS:
+                raise SecurityError("integer result is too large")
         elif operator == "+":
             left_size, right_size = _sized(left), _sized(right)
             if left_size is not None and right_size is not None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.sandbox import SecurityError
+from jinja2.exceptions import SecurityError
 
 from .errors import TemplateError, TemplateRenderError, TemplateSyntaxError
 from .gotemplate import normalize_go_style
@@ -23,6 +23,7 @@ from .sandbox import MAX_VALUE_SIZE, GuardedSandbox, RangeBudget
 NAMESPACES = frozenset({"parameters", "variables", "steps", "resources", "app", "execution"})
 STEP_ATTRIBUTES = frozenset({"status", "outputs", "output"})
 MAX_OUTPUT_SIZE = MAX_VALUE_SIZE
+_MAX_CACHED_SOURCE = 64 * 1024
 
 _ENV = GuardedSandbox()
 
@@ -62,8 +63,14 @@ def _chain(node: nodes.Node) -> tuple[str, ...] | None:
             return None
 
 
-@functools.lru_cache(maxsize=1024)
 def _compile(source: str) -> tuple[jinja2.Template, frozenset[tuple[str, ...]]]:
+    """Compiled template and its references; only modest sources are cached (memory stays bounded)."""
+    if len(source) > _MAX_CACHED_SOURCE:
+        return _compile_source(source)
+    return _compile_cached(source)
+
+
+def _compile_source(source: str) -> tuple[jinja2.Template, frozenset[tuple[str, ...]]]:
     normalized = normalize_go_style(source)
     try:
         tree = _ENV.parse(normalized)
@@ -81,6 +88,9 @@ def _compile(source: str) -> tuple[jinja2.Template, frozenset[tuple[str, ...]]]:
     # Keep only the longest paths: `steps.a.outputs.x` already implies `steps.a`.
     longest = {p for p in found if not any(len(o) > len(p) and o[: len(p)] == p for o in found)}
     return _ENV.from_string(tree), frozenset(longest)
+
+
+_compile_cached = functools.lru_cache(maxsize=1024)(_compile_source)
 
 
 def template_references(template: str) -> set[tuple[str, ...]]:
@@ -123,7 +133,10 @@ def render_value(obj: Any, context: Mapping[str, Any], path: str = "") -> Any:
     if isinstance(obj, str):
         return render(obj, context, path=path)
     if isinstance(obj, Mapping):
-        return {key: render_value(value, context, f"{path}.{key}" if path else str(key)) for key, value in obj.items()}
+        return {
+            key: render_value(value, context, f"{path}.{key}" if path else str(key))
+            for key, value in obj.items()
+        }
     if isinstance(obj, list | tuple):
         return [render_value(item, context, f"{path}[{index}]") for index, item in enumerate(obj)]
     return obj

@@ -1,6 +1,7 @@
 """Domain models, one module per aggregate."""
 
 from workflows.models.application import Application, DeploymentRevision
+from workflows.models.environment import EphemeralEnvironment
 from workflows.models.execution import WorkflowExecution, new_execution_id
 from workflows.models.resource import ResourceInstance, ResourceStateTransition
 from workflows.models.step import StepExecution, StepLog
@@ -8,6 +9,7 @@ from workflows.models.step import StepExecution, StepLog
 __all__ = [
     "Application",
     "DeploymentRevision",
+    "EphemeralEnvironment",
     "ResourceInstance",
     "ResourceStateTransition",
     "StepExecution",

@@ -93,7 +93,8 @@ def cluster_status(kubeconfig: str | None = None, *, probe: bool = False) -> Clu
             k8s_client.VersionApi(api).get_code(_request_timeout=5)
     except ClusterUnavailable as exc:
         return ClusterStatus(False, config.source, exc.message)
-    except Exception as exc:  # noqa: BLE001 - any transport failure means "not reachable", said plainly
+    except Exception as exc:
+        # Any transport or TLS failure means "not reachable"; the message says which.
         return ClusterStatus(False, config.source, f"cluster did not answer: {exc}")
     return ClusterStatus(True, config.source)
 

@@ -1,4 +1,4 @@
-"""The one small adapter over the official Kubernetes client: server-side apply, get, list, delete, rollout."""
+"""The adapter over the official Kubernetes client: server-side apply, get, list, delete, rollout."""
 
 from __future__ import annotations
 
@@ -89,6 +89,7 @@ class KubeAdapter:
         """The API resource type serving `kind` in `api_version`, found by discovery."""
         prefix = "apis" if "/" in api_version else "api"
         dynamic = self.dynamic
+        # The lazy discoverer fills shared caches as it searches and is not safe to run concurrently.
         with _dynamic_lock, _api_errors(f"discovery of {kind} {api_version}"):
             try:
                 return dynamic.resources.get(prefix=prefix, api_version=api_version, kind=kind)
@@ -110,7 +111,7 @@ class KubeAdapter:
         field_manager: str = FIELD_MANAGER,
         force: bool = True,
     ) -> dict[str, Any]:
-        """Server-side apply `manifest` (created when missing); `namespace` is the default for namespaced kinds."""
+        """Server-side apply `manifest`, creating it when missing; `namespace` defaults namespaced kinds."""
         api_version, kind, name = _object_name(manifest)
         resource = self.resource(api_version, kind)
         body = copy.deepcopy(dict(manifest))
@@ -129,7 +130,9 @@ class KubeAdapter:
             )
         return dict(result.to_dict())
 
-    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+    def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any] | None:
         """The object, or None when it does not exist."""
         resource = self.resource(api_version, kind)
         try:
@@ -191,7 +194,9 @@ class KubeAdapter:
         try:
             return base64.b64decode(encoded, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError) as exc:
-            raise KubeError(0, "Invalid", f"secret {namespace}/{name} key {key!r} is not base64 text") from exc
+            raise KubeError(
+                0, "Invalid", f"secret {namespace}/{name} key {key!r} is not base64 text"
+            ) from exc
 
     def wait_for_rollout(
         self,

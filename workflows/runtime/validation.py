@@ -48,7 +48,9 @@ def schema_version(k8s_version: str) -> str:
 
 @functools.cache
 def _registry(version: str) -> Registry:
-    definitions = kv.schema_contents(f"kubernetes-json-schema/v{version}-local-strict/_definitions.json", version)
+    definitions = kv.schema_contents(
+        f"kubernetes-json-schema/v{version}-local-strict/_definitions.json", version
+    )
     return Resource.from_contents(definitions) @ Registry()
 
 
@@ -70,7 +72,9 @@ def _validator(version: str, api_version: str, kind: str) -> Draft202012Validato
     # File names drop the group's domain, so "Deployment apps.example.com/v1" would find apps/v1's
     # schema; only a schema declaring exactly this group/version/kind counts.
     declared = schema.get("x-kubernetes-group-version-kind") or []
-    if not any(g.get("group", "") == group and g.get("version") == ver and g.get("kind") == kind for g in declared):
+    if not any(
+        g.get("group", "") == group and g.get("version") == ver and g.get("kind") == kind for g in declared
+    ):
         return None
     return Draft202012Validator(schema, registry=Resource.from_contents(schema) @ _registry(version))
 
@@ -87,7 +91,9 @@ def _describe(obj: Mapping[str, Any]) -> str:
     return f"{obj.get('kind') or '?'}/{name or '?'}"
 
 
-def check_manifest(obj: Any, k8s_version: str | None = None, *, require_schema: bool = False) -> ManifestCheck:
+def check_manifest(
+    obj: Any, k8s_version: str | None = None, *, require_schema: bool = False
+) -> ManifestCheck:
     """Validate one manifest (strict: unknown fields are errors). Kinds without a schema only warn
     unless `require_schema`."""
     result = ManifestCheck()
@@ -116,8 +122,16 @@ def check_manifest(obj: Any, k8s_version: str | None = None, *, require_schema: 
         (result.errors if require_schema else result.warnings).append(message)
         return result
     problems = sorted(validator.iter_errors(dict(obj)), key=lambda e: [str(p) for p in e.absolute_path])
-    result.errors.extend(f"{label}: {_where(e)}: {e.message}" for e in problems)
+    result.errors.extend(f"{label}: {_where(e)}: {_message(kind, e)}" for e in problems)
     return result
+
+
+def _message(kind: str, error: ValidationError) -> str:
+    """The schema message, except that a Secret's values never appear in it."""
+    path = list(error.absolute_path)
+    if kind == "Secret" and path and path[0] in ("data", "stringData"):
+        return f"invalid value (hidden): it must satisfy {error.validator} {error.validator_value!r}"
+    return error.message
 
 
 def validate_manifest(obj: Any, k8s_version: str | None = None, *, require_schema: bool = False) -> list[str]:

@@ -5,7 +5,7 @@ Plain Python with no Django model imports, so it is usable and testable without 
 
 from workflows.score.builtin_types import BUILTIN_RESOURCE_TYPES
 from workflows.score.canonical import canonical_json, content_hash, full_document, normalise
-from workflows.score.errors import ScoreProblem, ScoreValidationError
+from workflows.score.errors import MAX_PROBLEMS, ScoreProblem, ScoreValidationError
 from workflows.score.graph import CycleError, find_cycles, topological_order
 from workflows.score.ingest import IngestResult, ingest, split_extensions, validate_spec
 from workflows.score.parsing import (
@@ -35,6 +35,7 @@ __all__ = [
     "EXTENSION_KEYS",
     "MAX_DEPTH",
     "MAX_DOCUMENT_BYTES",
+    "MAX_PROBLEMS",
     "CycleError",
     "IngestResult",
     "ParsedDocument",

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 Location = Sequence[str | int]
+
+# Enough to fix a spec by; a hostile document must not turn into a megabyte of error response.
+MAX_PROBLEMS = 100
 
 
 def to_pointer(location: Location) -> str:
@@ -82,9 +85,37 @@ class ScoreProblem:
         return f"{where}: {self.message}"
 
 
+def describe(value: Any) -> str:
+    """What kind of JSON value this is, in words: "a mapping", "a list", "an integer", ..."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int):
+        return "an integer"
+    return "a number" if isinstance(value, float) else "null (an empty value)"
+
+
+def refuse(code: str, message: str, *, location: Location = (), line: int | None = None) -> NoReturn:
+    """Raise a ScoreValidationError for a single problem that stops all further checking."""
+    raise ScoreValidationError([ScoreProblem.at(location, code=code, message=message, line=line)])
+
+
 def sort_problems(problems: Iterable[ScoreProblem]) -> list[ScoreProblem]:
-    """Order problems as a reader meets them: by line, then by location."""
-    return sorted(problems, key=lambda p: (p.line or 0, p.pointer, p.code, p.message))
+    """Distinct problems in the order a reader meets them (line, then location), at most MAX_PROBLEMS.
+
+    When there are more, the list ends with one ``too-many-problems`` entry saying how many.
+    """
+    ordered = sorted(set(problems), key=lambda p: (p.line or 0, p.pointer, p.code, p.message))
+    if len(ordered) <= MAX_PROBLEMS:
+        return ordered
+    hidden = len(ordered) - MAX_PROBLEMS
+    more = ScoreProblem.at((), code="too-many-problems", message=f"{hidden} more problems are not listed")
+    return [*ordered[:MAX_PROBLEMS], more]
 
 
 class ScoreValidationError(ValueError):

@@ -16,9 +16,6 @@ from workflows.score.placeholders import resource_dependencies
 from workflows.score.schema import EXTENSION_KEYS, schema_problems
 from workflows.score.semantics import semantic_problems
 
-# Enough to fix a spec by; a hostile document must not turn into a megabyte of error response.
-MAX_PROBLEMS = 100
-
 
 @dataclass(frozen=True)
 class IngestResult:
@@ -62,12 +59,7 @@ def validate_spec(
         for problem in semantic_problems(spec, known_types=known_types, lines=lines)
         if not any(problem.is_within(pointer) for pointer in rejected)
     ]
-    problems = sort_problems(set(structural + semantic))
-    if len(problems) <= MAX_PROBLEMS:
-        return problems
-    hidden = len(problems) - MAX_PROBLEMS
-    more = ScoreProblem.at((), code="too-many-problems", message=f"{hidden} more problems are not listed")
-    return [*problems[:MAX_PROBLEMS], more]
+    return sort_problems(structural + semantic)
 
 
 def ingest(

@@ -12,7 +12,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from workflows.score.errors import Location, ScoreProblem
+from workflows.score.errors import Location, ScoreProblem, describe
 
 SCHEMA_RESOURCE = "schema/score-v1b1.json"
 EXTENSION_KEYS = ("workflows", "environment")
@@ -97,20 +97,6 @@ def _at(location: Location, code: str, message: str, lines: Mapping[str, int]) -
     return ScoreProblem.at(location, code=code, message=message, lines=lines)
 
 
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, int):
-        return "an integer"
-    return "a number" if isinstance(value, float) else "null (an empty value)"
-
-
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -154,7 +140,7 @@ def _explain(error: ValidationError, lines: Mapping[str, int]) -> Iterator[Score
             error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         )
         wanted = " or ".join(_TYPE_TEXT.get(str(t), str(t)) for t in expected)
-        yield _at(location, "wrong-type", f"expected {wanted}, got {_describe(instance)}", lines)
+        yield _at(location, "wrong-type", f"expected {wanted}, got {describe(instance)}", lines)
     elif keyword in ("oneOf", "anyOf"):
         yield from _alternatives(error, location, lines)
     elif keyword == "not" and error.validator_value == _TARGET_IN_MAP_FORM:
@@ -236,7 +222,7 @@ def _alternatives(
     elif not meant:
         types = [e.validator_value for errors in branches.values() for e in errors if e.validator == "type"]
         wanted = " or ".join(_TYPE_TEXT.get(str(t), str(t)) for t in types)
-        yield _at(location, "wrong-type", f"expected {wanted}, got {_describe(instance)}", lines)
+        yield _at(location, "wrong-type", f"expected {wanted}, got {describe(instance)}", lines)
     else:
         best = best_match(error.context)
         yield from _explain(best, lines) if best is not None else iter(())

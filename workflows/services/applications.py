@@ -19,6 +19,21 @@ from workflows.score import IngestResult, ingest
 COMMENT_MAX_LENGTH = DeploymentRevision._meta.get_field("comment").max_length or 500
 
 
+class Forbidden(ProblemError):
+    """The user may not act on this application or for this team."""
+
+    default_code = "permission_denied"
+
+    def __init__(self, detail: str, **kwargs: Any) -> None:
+        super().__init__(detail, status_code=403, **kwargs)
+
+
+class InvalidTeam(ProblemError):
+    """The requested team does not exist or is ambiguous."""
+
+    default_code = "invalid_team"
+
+
 class ResourceAction:
     """What a submission does to one declared resource, compared with the current revision."""
 
@@ -80,12 +95,17 @@ def submit_spec(
     comment = comment.strip()[:COMMENT_MAX_LENGTH]
     with transaction.atomic():
         application = _locked_application(name)
+        existed = application is not None
         if application is None:
             owner = _team_for_new_application(user, team)
             if dry_run:
                 # default_team_for may create the default team; a dry run must leave no trace.
                 transaction.set_rollback(True)
-                return SubmitResult(plan=_plan(name, owner.name, result, None, None), created=False, dry_run=True)
+                return SubmitResult(
+                    plan=_plan(name, owner.name, result, None, None, existed=False),
+                    created=False,
+                    dry_run=True,
+                )
             application, _ = Application.objects.get_or_create(
                 name=name, defaults={"team": owner, "created_by": user}
             )
@@ -94,12 +114,16 @@ def submit_spec(
             assert application is not None
         _check_may_submit(user, application, team)
         current = _current_revision(application)
-        plan = _plan(name, application.team.name, result, application, current)
+        plan = _plan(name, application.team.name, result, application, current, existed=existed)
         if dry_run:
             transaction.set_rollback(True)
-            return SubmitResult(plan=plan, created=False, dry_run=True, application=application, revision=current)
+            return SubmitResult(
+                plan=plan, created=False, dry_run=True, application=application, revision=current
+            )
         if not plan.changed:
-            return SubmitResult(plan=plan, created=False, dry_run=False, application=application, revision=current)
+            return SubmitResult(
+                plan=plan, created=False, dry_run=False, application=application, revision=current
+            )
         assert plan.next_revision is not None
         revision = DeploymentRevision.objects.create(
             application=application,
@@ -141,9 +165,9 @@ def _team_for_new_application(user: Any, requested: str | None) -> Team:
     try:
         return default_team_for(user, requested)
     except PermissionError as exc:
-        raise ProblemError(str(exc), status_code=403, code="permission_denied", errors=[_team_error(exc)]) from None
+        raise Forbidden(str(exc), errors=[_team_error(exc)]) from None
     except LookupError as exc:
-        raise ProblemError(str(exc), code="invalid_team", errors=[_team_error(exc)]) from None
+        raise InvalidTeam(str(exc), errors=[_team_error(exc)]) from None
 
 
 def _team_error(exc: Exception) -> dict[str, str]:
@@ -153,18 +177,14 @@ def _team_error(exc: Exception) -> dict[str, str]:
 def _check_may_submit(user: Any, application: Application, requested_team: str | None) -> None:
     if requested_team and requested_team != application.team.name:
         raise Conflict(
-            f"application {application.name!r} belongs to team {application.team.name!r}, not {requested_team!r}",
-            errors=[{"path": "team", "pointer": "", "message": "teams cannot be changed by a submission",
-                     "code": "team_mismatch"}],
+            f"application {application.name!r} belongs to team {application.team.name!r}, "
+            f"not {requested_team!r}",
+            errors=[_team_error(ValueError("the owning team cannot be changed by a submission"))],
         )
     if is_platform_admin(user):
         return
-    if not Team.objects.filter(pk=application.team_id, members__pk=getattr(user, "pk", None)).exists():
-        raise ProblemError(
-            f"application {application.name!r} belongs to another team",
-            status_code=403,
-            code="permission_denied",
-        )
+    if not Team.objects.filter(pk=application.team_id, members=user).exists():
+        raise Forbidden(f"application {application.name!r} belongs to another team")
 
 
 def _plan(
@@ -173,6 +193,8 @@ def _plan(
     result: IngestResult,
     application: Application | None,
     current: DeploymentRevision | None,
+    *,
+    existed: bool,
 ) -> SubmitPlan:
     """Compare an ingested spec with the current revision, resource by resource."""
     old: Mapping[str, Any] = (current.spec.get("resources") or {}) if current is not None else {}
@@ -185,7 +207,7 @@ def _plan(
     return SubmitPlan(
         application=name,
         team=team,
-        exists=application is not None,
+        exists=existed,
         changed=changed,
         current_revision=current.number if current is not None else None,
         next_revision=next_number,

@@ -22,7 +22,9 @@ def revision_document(revision: DeploymentRevision) -> dict[str, Any]:
 
 def canonical_yaml(document: Any) -> str:
     """A stable YAML rendering (sorted keys, block style) so that diffs show only real changes."""
-    return yaml.safe_dump(document, sort_keys=True, default_flow_style=False, allow_unicode=True, width=10_000)
+    return yaml.safe_dump(
+        document, sort_keys=True, default_flow_style=False, allow_unicode=True, width=10_000
+    )
 
 
 def diff_revisions(a: DeploymentRevision, b: DeploymentRevision) -> dict[str, Any]:

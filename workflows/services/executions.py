@@ -53,7 +53,6 @@ def launch_execution(
             workflow_name=definition.name,
             definition=definition.to_dict(),
             parameters=values,
-            variables=dict(definition.variables),
             revision=revision,
             parent=parent,
             trigger=trigger,
@@ -103,7 +102,9 @@ def _log_engine_line(execution_id: str, message: str) -> None:
 def retry_execution(*, execution: WorkflowExecution, user: Any) -> WorkflowExecution:
     """Start a new run linked to this one that reuses completed steps' outputs and resumes after them."""
     if execution.status not in (ExecutionStatus.FAILED, ExecutionStatus.CANCELLED):
-        raise ActionNotAllowed(f"only failed or cancelled executions can be retried (this one is {execution.status})")
+        raise ActionNotAllowed(
+            f"only failed or cancelled executions can be retried (this one is {execution.status})"
+        )
     definition = WorkflowDefinition.from_dict(execution.definition)
     previous = {step.name: step for step in execution.steps.all()}
     now = timezone.now()
@@ -175,7 +176,9 @@ def approve_step(
             decision_comment=comment[:2000],
         )
         enqueue(ADVANCE_TASK, execution.pk)
-    _log_engine_line(execution.pk, f"step '{step.name}' approved by {_username(user)}: {comment}".rstrip(": "))
+    _log_engine_line(
+        execution.pk, f"step '{step.name}' approved by {_username(user)}: {comment}".rstrip(": ")
+    )
     return step
 
 
@@ -197,4 +200,3 @@ def reject_step(
         enqueue(ADVANCE_TASK, execution.pk)
     _log_engine_line(execution.pk, f"step '{step.name}' {message}")
     return step
-

@@ -46,10 +46,14 @@ def recover_step(step: StepExecution, report: ReapReport) -> None:
     writer = StepLogWriter(execution_id=step.execution_id, step_id=step.pk)
     with transaction.atomic():
         execution = WorkflowExecution.objects.select_for_update().get(pk=step.execution_id)
-        stale = StepExecution.objects.filter(pk=step.pk, status=StepStatus.RUNNING, lease_owner=step.lease_owner)
+        stale = StepExecution.objects.filter(
+            pk=step.pk, status=StepStatus.RUNNING, lease_owner=step.lease_owner
+        )
         now = timezone.now()
         if execution.status == ExecutionStatus.CANCELLED:
-            moved = stale.update(status=StepStatus.CANCELLED, completed_at=now, lease_owner="", lease_expires_at=None)
+            moved = stale.update(
+                status=StepStatus.CANCELLED, completed_at=now, lease_owner="", lease_expires_at=None
+            )
             bucket, line = report.cancelled, f"{explanation}; the workflow was cancelled"
         elif step.attempt < step.max_attempts:
             moved = stale.update(
@@ -60,7 +64,10 @@ def recover_step(step: StepExecution, report: ReapReport) -> None:
                 next_attempt_at=now,
                 dispatched_at=None,
             )
-            bucket, line = report.retried, f"{explanation}; retrying (attempt {step.attempt + 1} of {step.max_attempts})"
+            bucket, line = (
+                report.retried,
+                f"{explanation}; retrying (attempt {step.attempt + 1} of {step.max_attempts})",
+            )
         else:
             moved = stale.update(
                 status=StepStatus.FAILED,
@@ -87,7 +94,9 @@ def stalled_executions(now: datetime | None = None) -> list[str]:
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     undispatched = Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=lease_ago)
     step_ids = (
-        StepExecution.objects.filter(status=StepStatus.PENDING, execution__status__in=EXECUTION_ACTIVE_STATUSES)
+        StepExecution.objects.filter(
+            status=StepStatus.PENDING, execution__status__in=EXECUTION_ACTIVE_STATUSES
+        )
         .filter(due & undispatched)
         .values_list("execution_id", flat=True)
         .distinct()

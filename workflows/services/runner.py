@@ -80,12 +80,16 @@ def run_step(step_id: int) -> int | None:
     owner = worker_identity()
     if not claim(step_id, owner):
         return None
-    step = StepExecution.objects.select_related("execution__revision", "execution__application").get(pk=step_id)
+    step = StepExecution.objects.select_related("execution__revision", "execution__application").get(
+        pk=step_id
+    )
     execution = step.execution
     definition = WorkflowDefinition.from_dict(execution.definition)
     step_def = definition.step(step.name)
     with bind(workflow_id=execution.id, app_name=execution.app_name, step=step.name):
-        writer = StepLogWriter(execution_id=execution.id, step_id=step.pk, secrets=execution_secrets(execution))
+        writer = StepLogWriter(
+            execution_id=execution.id, step_id=step.pk, secrets=execution_secrets(execution)
+        )
         outcome = _attempt(step, execution, step_def, owner, writer)
         next_ids, retry_delay = _record(step, step_def, owner, outcome, writer)
     if retry_delay is not None and retry_delay <= INLINE_RETRY_MAX_DELAY:
@@ -222,4 +226,3 @@ def _record(
         duration = (timezone.now() - step.started_at).total_seconds() if step.started_at else None
         signals.step_finished.send(sender=StepExecution, step=step, status=status, duration=duration)
     return next_ids, retry_delay
-

@@ -12,7 +12,7 @@ from innominatus.logcontext import bind
 from workflows import signals
 from workflows.choices import ExecutionStatus, StepStatus
 from workflows.engine.model import WorkflowDefinition
-from workflows.engine.outputs import render_workflow_outputs
+from workflows.engine.outputs import render_workflow_outputs, render_workflow_variables
 from workflows.engine.planning import StepState, decide
 from workflows.models import StepExecution, WorkflowExecution
 from workflows.queue import enqueue
@@ -62,8 +62,12 @@ def _apply_decisions(
         changed = False
         for name, reason in decisions.to_skip.items():
             step = by_name[name]
-            if step.status == StepStatus.PENDING:
+            if step.status in (StepStatus.PENDING, StepStatus.WAITING):
                 changed |= step.transition(StepStatus.SKIPPED, skip_reason=reason[:500])
+        for name, reason in decisions.to_fail.items():
+            step = by_name[name]
+            if step.status == StepStatus.PENDING:
+                changed |= step.transition(StepStatus.FAILED, error_message=reason[:10000])
         runnable: list[StepExecution] = []
         for name in [*decisions.to_wait, *decisions.to_run]:
             step = by_name[name]
@@ -88,7 +92,17 @@ def advance(execution_id: str) -> list[int]:
         if execution.is_terminal:
             return []
         with bind(workflow_id=execution.id, app_name=execution.app_name):
+            definition = WorkflowDefinition.from_dict(execution.definition)
+            steps = list(execution.steps.all())
             if execution.status == ExecutionStatus.PENDING:
+                try:
+                    variables = render_workflow_variables(definition, execution_context(execution, steps))
+                except Exception as exc:
+                    execution.start()
+                    _finish(execution, steps, definition, ExecutionStatus.FAILED, f"variables: {exc}")
+                    return []
+                execution.variables = {**variables, **(execution.variables or {})}
+                WorkflowExecution.objects.filter(pk=execution.pk).update(variables=execution.variables)
                 execution.start()
                 transaction.on_commit(
                     lambda: signals.execution_started.send(
@@ -98,8 +112,6 @@ def advance(execution_id: str) -> list[int]:
                         workflow_name=execution.workflow_name,
                     )
                 )
-            definition = WorkflowDefinition.from_dict(execution.definition)
-            steps = list(execution.steps.all())
             try:
                 runnable, decisions = _apply_decisions(execution, steps, definition)
             except Exception as exc:  # a condition that cannot be evaluated is the workflow's error
@@ -117,7 +129,9 @@ def advance(execution_id: str) -> list[int]:
             return [step.pk for step in due]
 
 
-def _update_activity(execution: WorkflowExecution, steps: list[StepExecution], runnable: list[StepExecution]) -> None:
+def _update_activity(
+    execution: WorkflowExecution, steps: list[StepExecution], runnable: list[StepExecution]
+) -> None:
     """An execution shows `waiting` while a person must act and nothing else can move."""
     busy = bool(runnable) or any(step.status == StepStatus.RUNNING for step in steps)
     waiting = any(step.status == StepStatus.WAITING for step in steps)

@@ -31,5 +31,7 @@ class NoopStep(Step):
         ctx.log(str(message) if message else f"noop step {ctx.step_name}: {len(outputs)} output(s)", "system")
         fail = ctx.config.get("fail")
         if fail:
-            return StepResult.fail(fail if isinstance(fail, str) else "noop step configured to fail", **outputs)
+            return StepResult.fail(
+                fail if isinstance(fail, str) else "noop step configured to fail", **outputs
+            )
         return StepResult.ok(**outputs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import queue
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from workflows.steps.base import StepContext
+from workflows.steps.base import StepContext, StepStopped
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 MAX_LOG_LINES = 10_000
@@ -137,15 +138,23 @@ def run_process(
     sink = _LineSink(ctx, on_line, capture_stdout, max_log_lines)
     try:
         _pump(ctx, proc, lines, sink, grace)
+    except StepStopped:
+        _terminate_group(proc.pid, grace)
+        proc.wait()
+        _finish_readers(proc, readers)
+        # What the process printed while shutting down ("Stopping operation…") still reaches the log.
+        _drain(lines, sink)
+        raise
     except BaseException:
         _terminate_group(proc.pid, grace)
         proc.wait()
+        _finish_readers(proc, readers)
         raise
     if _group_alive(proc.pid):
         _terminate_group(proc.pid, grace)
     returncode = proc.wait()
-    for reader in readers:
-        reader.join(timeout=1.0)
+    _finish_readers(proc, readers)
+    _drain(lines, sink)
     return ProcessResult(
         returncode=returncode,
         stdout_tail=list(sink.tails["stdout"]),
@@ -153,6 +162,26 @@ def run_process(
         stdout=sink.captured,
         lines_seen=sink.seen,
     )
+
+
+def _finish_readers(proc: subprocess.Popen[bytes], readers: list[threading.Thread]) -> None:
+    """Wait briefly for the reader threads; close the pipes of those that are done."""
+    for reader, pipe in zip(readers, (proc.stdout, proc.stderr), strict=True):
+        reader.join(timeout=1.0)
+        # A reader still blocked (a process outside our group holds the pipe) keeps its pipe: closing
+        # a buffered reader another thread is reading from would block.
+        if pipe is not None and not reader.is_alive():
+            pipe.close()
+
+
+def _drain(lines: queue.Queue[tuple[str, str | None]], sink: _LineSink) -> None:
+    while True:
+        try:
+            stream, text = lines.get_nowait()
+        except queue.Empty:
+            return
+        if text is not None:
+            sink.add(stream, text)
 
 
 class _LineSink:
@@ -198,8 +227,9 @@ def _pump(
     exited_at: float | None = None
     leftovers_killed = False
     while True:
+        # Once both pipes closed, only the exit is awaited: poll briefly so short commands finish fast.
         try:
-            item: tuple[str, str | None] | None = lines.get(timeout=POLL_INTERVAL)
+            item: tuple[str, str | None] | None = lines.get(timeout=POLL_INTERVAL if open_streams else 0.01)
         except queue.Empty:
             item = None
         # Bounded batches so a flood of output cannot starve the stop check.
@@ -224,7 +254,9 @@ def _pump(
             return
         lingering = time.monotonic() - exited_at
         if not leftovers_killed and lingering > PIPE_LINGER:
-            ctx.log("the command exited but background processes still hold its output; stopping them", "system")
+            ctx.log(
+                "the command exited but background processes still hold its output; stopping them", "system"
+            )
             _terminate_group(proc.pid, grace)
             leftovers_killed = True
         elif leftovers_killed and lingering > PIPE_LINGER + grace + 2.0:
@@ -271,25 +303,24 @@ def _group_alive(pgid: int) -> bool:
         except (ProcessLookupError, PermissionError):
             return False
         return True
-    for entry in os.scandir(proc_root):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        # The command name may contain spaces and parentheses; the fields after the last ')' are fixed.
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            return True
+    with os.scandir(proc_root) as entries:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            # The command name may contain spaces and parentheses; the fields after the last ')' are fixed.
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+                return True
     return False
 
 
 def _signal_group(pgid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
         os.killpg(pgid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass  # already gone
 
 
 def _terminate_group(pgid: int, grace: float) -> None:

@@ -53,7 +53,8 @@ class ScriptStep(Step):
         if script is not None and not isinstance(script, str):
             problems.append("config.script must be a string")
         if command is not None and not (
-            isinstance(command, str) or (isinstance(command, list) and all(isinstance(c, str) for c in command))
+            isinstance(command, str)
+            or (isinstance(command, list) and all(isinstance(c, str) for c in command))
         ):
             problems.append("config.command must be a string or a list of strings")
         if args is not None and not isinstance(args, list):

@@ -31,7 +31,9 @@ class ApiKey(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=DISPLAY_PREFIX_LENGTH, help_text="The first characters, for display.")
+    prefix = models.CharField(
+        max_length=DISPLAY_PREFIX_LENGTH, help_text="The first characters, for display."
+    )
     key_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the full key.")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)

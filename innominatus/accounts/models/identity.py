@@ -5,7 +5,7 @@ from django.db import models
 
 
 class ExternalIdentity(models.Model):
-    """The (issuer, subject) pair of an OIDC account, so a user is found by `sub`, never by a guessable name."""
+    """The (issuer, subject) of an OIDC account: users are found by `sub`, never by a guessable name."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="identities")
     issuer = models.CharField(max_length=500)

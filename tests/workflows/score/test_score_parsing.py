@@ -8,32 +8,40 @@ import time
 import pytest
 import yaml
 
-from workflows.score import ScoreValidationError, load_document, parse_document
-from workflows.score import parsing as parsing_module
+from workflows.score import (
+    MAX_DEPTH,
+    MAX_DOCUMENT_BYTES,
+    ScoreValidationError,
+    load_document,
+    parse_document,
+    yaml_reader,
+)
 
 PARSERS = [yaml.SafeLoader] + ([yaml.CSafeLoader] if yaml.__with_libyaml__ else [])
 
 
 @pytest.fixture(autouse=True, params=PARSERS, ids=lambda cls: cls.__name__)
-def parser_class(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> type:
+def parser_class(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run every test with libyaml's parser and with the pure-Python one: both must behave alike."""
-    monkeypatch.setattr(parsing_module, "PARSER_CLASS", request.param)
-    return request.param  # type: ignore[no-any-return]
+    monkeypatch.setattr(yaml_reader, "PARSER_CLASS", request.param)
 
 
-def refusal(text: str | bytes, **kwargs: object) -> list[tuple[str, str, int | None]]:
+def refusal(
+    text: str | bytes,
+    *,
+    content_type: str | None = None,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+    max_depth: int = MAX_DEPTH,
+) -> list[tuple[str, str, int | None]]:
     with pytest.raises(ScoreValidationError) as caught:
-        parse_document(text, content_type=kwargs.pop("content_type", None), **kwargs)  # type: ignore[arg-type]
+        parse_document(text, content_type=content_type, max_bytes=max_bytes, max_depth=max_depth)
     return [(p.code, p.pointer, p.line) for p in caught.value.problems]
 
 
 BILLION_LAUGHS = "\n".join(
     [
         'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
-        *(
-            f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]"
-            for i in range(8)
-        ),
+        *(f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)),
     ]
 )
 
@@ -160,7 +168,9 @@ def test_nesting_depth_is_limited() -> None:
     assert parse_document("a: " + "[" * 10 + "]" * 10, content_type=None, max_depth=11)
     assert refusal("a: " + "[" * 10 + "]" * 10, max_depth=10)[0][0] == "too-deep"
     assert refusal('{"a": ' + "[" * 70 + "]" * 70 + "}", content_type="application/json")[0][0] == "too-deep"
-    assert refusal('{"a": ' + "[" * 5000 + "]" * 5000 + "}", content_type="application/json")[0][0] == "too-deep"
+    assert (
+        refusal('{"a": ' + "[" * 5000 + "]" * 5000 + "}", content_type="application/json")[0][0] == "too-deep"
+    )
 
 
 def test_yaml_syntax_errors_carry_line_and_column() -> None:
@@ -191,7 +201,9 @@ def test_numbers_json_cannot_hold_are_refused(text: str) -> None:
     assert refusal(text) == [("invalid-number", "/a", 1)]
 
 
-@pytest.mark.parametrize("text", ['{"a": NaN}', '{"a": -Infinity}', '{"a": 1e999}', '{"a": ' + "9" * 5000 + "}"])
+@pytest.mark.parametrize(
+    "text", ['{"a": NaN}', '{"a": -Infinity}', '{"a": 1e999}', '{"a": ' + "9" * 5000 + "}"]
+)
 def test_json_numbers_json_cannot_hold_are_refused(text: str) -> None:
     assert [code for code, _, _ in refusal(text, content_type="application/json")] == ["invalid-number"]
 
@@ -219,3 +231,9 @@ def test_encoding() -> None:
     assert parse_document(b"\xef\xbb\xbfa: 1\n", content_type=None) == {"a": 1}
     assert parse_document("\ufeffa: 1\n", content_type=None) == {"a": 1}
     assert refusal("a: \x00\n")[0][0] == "yaml-syntax"
+
+
+def test_a_flood_of_duplicates_is_reported_briefly() -> None:
+    problems = refusal("".join(f"k{i % 3}: {i}\n" for i in range(5000)))
+    assert len(problems) == 101
+    assert problems[-1] == ("too-many-problems", "", None)

@@ -58,7 +58,11 @@ def test_unterminated_placeholder_is_an_error() -> None:
 
 
 def test_split_ref() -> None:
-    assert split_ref("metadata.annotations.example\\.com/team") == ["metadata", "annotations", "example.com/team"]
+    assert split_ref("metadata.annotations.example\\.com/team") == [
+        "metadata",
+        "annotations",
+        "example.com/team",
+    ]
     assert split_ref("a") == ["a"]
     assert split_ref("a..b") == ["a", "", "b"]
 
@@ -88,7 +92,8 @@ def test_build_resolver_follows_score_go() -> None:
         {"name": "web", "annotations": {"example.com/team": "core"}},
         {"db": {"host": "pg", "port": 5432, "nested": {"a": "b"}}, "env": {}},
     )
-    text = "${metadata.name}|${metadata.annotations.example\\.com/team}|${resources.db.host}:${resources.db.port}"
+    text = "${metadata.name}|${metadata.annotations.example\\.com/team}"
+    text += "|${resources.db.host}:${resources.db.port}"
     assert substitute(text, resolve) == "web|core|pg:5432"
     assert substitute("${resources.db.nested}", resolve) == '{"a":"b"}'
     assert json.loads(substitute("${resources.db}", resolve))["host"] == "pg"

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from workflows.score import BUILTIN_RESOURCE_TYPES, ScoreValidationError, ingest
-from workflows.score.ingest import MAX_PROBLEMS
+from workflows.score.errors import MAX_PROBLEMS
 
 
 def problems_of(document: dict[str, Any] | str, **kwargs: Any) -> list[tuple[str, str]]:
@@ -89,7 +89,10 @@ def test_file_in_list_form_with_neither_content_nor_source(minimal: dict[str, An
 def test_file_with_two_sources_of_content(minimal: dict[str, Any]) -> None:
     minimal["containers"]["main"]["files"] = {"/x": {"content": "a", "binaryContent": "YQ=="}}
     problem = only_problem(minimal)
-    assert (problem.code, problem.message) == ("conflicting-fields", "set only one of 'content' or 'binaryContent'")
+    assert (problem.code, problem.message) == (
+        "conflicting-fields",
+        "set only one of 'content' or 'binaryContent'",
+    )
 
 
 def test_target_inside_the_map_form(minimal: dict[str, Any]) -> None:
@@ -121,7 +124,9 @@ def test_unknown_fields_are_named(minimal: dict[str, Any]) -> None:
     with pytest.raises(ScoreValidationError) as caught:
         ingest(json.dumps(minimal))
     top = caught.value.problems[1].message
-    assert top.startswith("unknown field 'deploy' (allowed: apiVersion, containers, metadata, resources, service")
+    assert top.startswith(
+        "unknown field 'deploy' (allowed: apiVersion, containers, metadata, resources, service"
+    )
     assert "workflows, environment" in top
 
 
@@ -143,7 +148,10 @@ def test_unknown_resource_type(minimal: dict[str, Any]) -> None:
     problem = only_problem(minimal)
     assert (problem.code, problem.pointer) == ("unknown-resource-type", "/resources/db/type")
     assert problem.message.startswith("unknown resource type 'postgresql'; known types: amqp, dns,")
-    assert ingest(json.dumps(minimal), known_types={"postgresql"}).spec["resources"]["db"]["type"] == "postgresql"
+    assert (
+        ingest(json.dumps(minimal), known_types={"postgresql"}).spec["resources"]["db"]["type"]
+        == "postgresql"
+    )
 
 
 def test_resource_types_are_case_sensitive(minimal: dict[str, Any]) -> None:
@@ -180,7 +188,8 @@ def test_undeclared_resource_message(minimal: dict[str, Any]) -> None:
     minimal["resources"] = {"db": {"type": "postgres"}}
     minimal["containers"]["main"]["variables"] = {"URL": "redis://${resources.cache.host}"}
     assert only_problem(minimal).message == (
-        "'${resources.cache.host}' refers to resource 'cache', which is not declared under 'resources' (declared: db)"
+        "'${resources.cache.host}' refers to resource 'cache', "
+        "which is not declared under 'resources' (declared: db)"
     )
 
 
@@ -307,7 +316,10 @@ def test_problem_count_is_capped(minimal: dict[str, Any]) -> None:
         ingest(json.dumps(minimal))
     problems = caught.value.problems
     assert len(problems) == MAX_PROBLEMS + 1
-    assert (problems[-1].code, problems[-1].message) == ("too-many-problems", "50 more problems are not listed")
+    assert (problems[-1].code, problems[-1].message) == (
+        "too-many-problems",
+        "50 more problems are not listed",
+    )
 
 
 def test_identical_problems_are_reported_once(minimal: dict[str, Any]) -> None:
@@ -326,6 +338,23 @@ def test_extensions_are_split_off_before_validation(minimal: dict[str, Any]) -> 
 
 
 def test_builtin_types_cover_the_reference_provisioners() -> None:
-    expected = {"postgres", "mysql", "redis", "mongodb", "amqp", "s3", "dns", "route", "volume", "service-port"}
+    expected = {
+        "postgres",
+        "mysql",
+        "redis",
+        "mongodb",
+        "amqp",
+        "s3",
+        "dns",
+        "route",
+        "volume",
+        "service-port",
+    }
     assert expected <= BUILTIN_RESOURCE_TYPES
-    assert {"environment", "kafka-topic", "elasticsearch", "mssql", "postgres-instance"} <= BUILTIN_RESOURCE_TYPES
+    assert {
+        "environment",
+        "kafka-topic",
+        "elasticsearch",
+        "mssql",
+        "postgres-instance",
+    } <= BUILTIN_RESOURCE_TYPES

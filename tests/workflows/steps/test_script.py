@@ -56,7 +56,10 @@ echo "url=https://example.test/a=b" >> "$INNOMINATUS_OUTPUT"
 
 
 def test_malformed_output_file_fails_the_step(tmp_path: Path) -> None:
-    _, result = run_script(tmp_path, {"script": 'echo "x<<END" >> "$INNOMINATUS_OUTPUT"\necho unterminated >> "$INNOMINATUS_OUTPUT"'})
+    _, result = run_script(
+        tmp_path,
+        {"script": 'echo "x<<END" >> "$INNOMINATUS_OUTPUT"\necho unterminated >> "$INNOMINATUS_OUTPUT"'},
+    )
     assert result.status == "failed"
     assert "never closed" in result.error
 
@@ -100,7 +103,11 @@ def test_cancellation_through_check_stop_stops_the_script(tmp_path: Path) -> Non
 def test_process_ignoring_sigterm_is_killed_after_the_grace_period(tmp_path: Path) -> None:
     step = ScriptStep()
     step.grace_period = 0.5
-    ctx = make_ctx(tmp_path, {"script": "trap '' TERM\necho $$ > shell.pid\nwhile true; do sleep 0.1; done\n"}, timeout=0.8)
+    ctx = make_ctx(
+        tmp_path,
+        {"script": "trap '' TERM\necho $$ > shell.pid\nwhile true; do sleep 0.1; done\n"},
+        timeout=0.8,
+    )
     with pytest.raises(StepStopped):
         step.run(ctx)
     shell = int((tmp_path / "shell.pid").read_text())
@@ -110,7 +117,7 @@ def test_process_ignoring_sigterm_is_killed_after_the_grace_period(tmp_path: Pat
 def test_background_processes_left_behind_are_stopped_when_the_script_ends(tmp_path: Path) -> None:
     script = "sleep 300 >/dev/null 2>&1 &\necho $! > quiet.pid\nsleep 300 &\necho $! > noisy.pid\necho done\n"
     started = time.monotonic()
-    ctx, result = run_script(tmp_path, {"script": script})
+    _, result = run_script(tmp_path, {"script": script})
     assert result.status == "completed"
     assert time.monotonic() - started < 10
     for name in ("quiet.pid", "noisy.pid"):
@@ -124,7 +131,9 @@ def test_environment_is_scrubbed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-secret")
     script = 'env | sort\necho "home=$HOME"\necho "db=${DB_PASSWORD:-unset} sk=${SECRET_KEY:-unset}"\n'
     ctx, result = run_script(
-        tmp_path, {"script": script, "env": {"REGION": "eu-1", "REPLICAS": 3}}, env={"RUNTIME_VAR": "from-ctx"}
+        tmp_path,
+        {"script": script, "env": {"REGION": "eu-1", "REPLICAS": 3}},
+        env={"RUNTIME_VAR": "from-ctx"},
     )
     assert result.status == "completed"
     text = recorder(ctx).text()
@@ -145,7 +154,11 @@ def test_params_are_inert_data_never_shell_code(tmp_path: Path) -> None:
         "sub": f"$(touch {marker})",
         "tick": f"`touch {marker}`",
     }
-    script = 'echo "$PARAM_TARGET"\necho "target=$PARAM_TARGET" >> "$INNOMINATUS_OUTPUT"\necho $PARAM_SUB $PARAM_TICK\n'
+    script = (
+        'echo "$PARAM_TARGET"\n'
+        'echo "target=$PARAM_TARGET" >> "$INNOMINATUS_OUTPUT"\n'
+        "echo $PARAM_SUB $PARAM_TICK\n"
+    )
     ctx, result = run_script(tmp_path, {"script": script, "params": hostile})
     assert result.status == "completed", result.error
     assert not marker.exists()
@@ -155,7 +168,8 @@ def test_params_are_inert_data_never_shell_code(tmp_path: Path) -> None:
 
 def test_params_names_are_normalised(tmp_path: Path) -> None:
     _, result = run_script(
-        tmp_path, {"script": 'echo "v=$PARAM_APP_NAME" >> "$INNOMINATUS_OUTPUT"', "params": {"app-name": "shop"}}
+        tmp_path,
+        {"script": 'echo "v=$PARAM_APP_NAME" >> "$INNOMINATUS_OUTPUT"', "params": {"app-name": "shop"}},
     )
     assert result.outputs == {"v": "shop"}
 
@@ -164,7 +178,9 @@ def test_command_string_runs_in_bash_and_list_runs_without_a_shell(tmp_path: Pat
     ctx, result = run_script(tmp_path / "a", {"command": "echo one && echo two"})
     assert result.status == "completed"
     assert recorder(ctx).lines("stdout") == ["one", "two"]
-    ctx, result = run_script(tmp_path / "b", {"command": ["printf", "%s\\n"], "args": ["a; echo injected", "$HOME"]})
+    ctx, result = run_script(
+        tmp_path / "b", {"command": ["printf", "%s\\n"], "args": ["a; echo injected", "$HOME"]}
+    )
     assert result.status == "completed"
     assert recorder(ctx).lines("stdout") == ["a; echo injected", "$HOME"]
 

@@ -1,0 +1,110 @@
+"""Retention: delete finished executions (with steps and logs), q2 task history, expired sessions
+and expired API keys older than a cut-off.
+
+Executions go in small batches, each in its own transaction, so that a cleanup of millions of log
+lines never holds long locks or loads rows into memory.
+"""
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from django.apps import apps
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Model, QuerySet
+from django.utils import timezone
+
+from workflows.choices import EXECUTION_TERMINAL_STATUSES
+from workflows.models import StepExecution, StepLog, WorkflowExecution
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+
+
+@dataclass
+class CleanupReport:
+    """What a cleanup deleted (or, in a dry run, would delete)."""
+
+    cutoff: datetime
+    dry_run: bool
+    executions: int = 0
+    steps: int = 0
+    logs: int = 0
+    q2_tasks: int = 0
+    sessions: int = 0
+    api_keys: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["cutoff"] = self.cutoff.isoformat()
+        return data
+
+
+def old_executions(cutoff: datetime) -> QuerySet[WorkflowExecution]:
+    """Finished executions that ended before `cutoff` (created_at narrows the scan through its index)."""
+    return WorkflowExecution.objects.filter(
+        status__in=EXECUTION_TERMINAL_STATUSES, created_at__lt=cutoff, completed_at__lt=cutoff
+    ).order_by()
+
+
+def _api_key_model() -> type[Model] | None:
+    """accounts.ApiKey when the accounts app defines it."""
+    try:
+        return apps.get_model("accounts", "ApiKey")
+    except LookupError:
+        return None
+
+
+def _expired_sessions() -> QuerySet[Model] | None:
+    if not settings.SESSION_ENGINE.endswith((".db", ".cached_db")):
+        return None
+    from django.contrib.sessions.models import Session
+
+    return Session.objects.filter(expire_date__lt=timezone.now())
+
+
+def _q2_history(cutoff: datetime) -> QuerySet[Model]:
+    from django_q.models import Task
+
+    return Task.objects.filter(stopped__lt=cutoff)
+
+
+def _delete_executions(queryset: QuerySet[WorkflowExecution], report: CleanupReport) -> None:
+    while True:
+        ids = list(queryset.values_list("id", flat=True)[:BATCH_SIZE])
+        if not ids:
+            return
+        with transaction.atomic():
+            # Children first with single DELETE statements, so the collector finds nothing to load.
+            report.logs += StepLog.objects.filter(execution_id__in=ids).delete()[0]
+            report.steps += StepExecution.objects.filter(execution_id__in=ids).delete()[0]
+            _, per_model = WorkflowExecution.objects.filter(id__in=ids).delete()
+            report.executions += per_model.get(WorkflowExecution._meta.label, 0)
+
+
+def cleanup(*, days: int, dry_run: bool = False) -> CleanupReport:
+    """Apply the retention of `days` days; in a dry run only count."""
+    now = timezone.now()
+    cutoff = now - timedelta(days=days)
+    report = CleanupReport(cutoff=cutoff, dry_run=dry_run)
+    executions = old_executions(cutoff)
+    sessions = _expired_sessions()
+    history = _q2_history(cutoff)
+    api_key_model = _api_key_model()
+    api_keys = api_key_model._default_manager.filter(expires_at__lt=cutoff) if api_key_model else None
+    if dry_run:
+        report.executions = executions.count()
+        report.steps = StepExecution.objects.filter(execution__in=executions).count()
+        report.logs = StepLog.objects.filter(execution__in=executions).count()
+        report.q2_tasks = history.count()
+        report.sessions = sessions.count() if sessions is not None else 0
+        report.api_keys = api_keys.count() if api_keys is not None else 0
+        return report
+    _delete_executions(executions, report)
+    report.q2_tasks = history.delete()[0]
+    report.sessions = sessions.delete()[0] if sessions is not None else 0
+    report.api_keys = api_keys.delete()[0] if api_keys is not None else 0
+    logger.info("cleanup finished", extra=report.as_dict())
+    return report

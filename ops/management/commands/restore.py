@@ -1,0 +1,34 @@
+"""manage.py restore: replace the database with a backup while every replica answers 503."""
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ops import maintenance
+from ops.backup import BackupError, restore_backup
+from ops.locks import LockHeld
+
+
+class Command(BaseCommand):
+    help = "Restore the database from a backup file (pg_restore --clean); requires --yes."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path, help="A file written by `manage.py backup`.")
+        parser.add_argument("--yes", action="store_true", help="Confirm that the current data is replaced.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["file"]
+        if not path.is_file():
+            raise CommandError(f"{path} does not exist")
+        if not options["yes"]:
+            raise CommandError(f"restoring {path} replaces every table of the database; re-run with --yes")
+        try:
+            with maintenance.hold():
+                self.stdout.write("maintenance on: the API answers 503 and workers pause")
+                entries = restore_backup(path)
+        except LockHeld:
+            raise CommandError("a restore is already running") from None
+        except BackupError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"restored {path} ({entries} entries); maintenance off")

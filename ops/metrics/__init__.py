@@ -1,0 +1,1 @@
+"""Prometheus metrics: definitions, signal receivers, HTTP middleware, collectors and exposition."""

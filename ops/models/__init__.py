@@ -1,0 +1,5 @@
+"""Operations models, one module per aggregate."""
+
+from ops.models.heartbeat import WorkerHeartbeat
+
+__all__ = ["WorkerHeartbeat"]

@@ -1,0 +1,62 @@
+"""Template helpers of the portal: status badges, durations, progress bars, permissions, navigation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from portal import status as status_colours
+from portal.permissions import may
+from portal.timefmt import format_seconds
+
+register = template.Library()
+
+
+@register.simple_tag
+def status_badge(value: str) -> SafeString:
+    """A coloured badge for any execution, step or resource status."""
+    tone = status_colours.tone(str(value))
+    spinner = mark_safe('<span class="spinner" aria-hidden="true"></span>') if value == "running" else ""  # noqa: S308
+    return format_html('<span class="badge tone-{}" data-status="{}">{}{}</span>', tone, value, spinner, value)
+
+
+@register.filter
+def tone(value: str) -> str:
+    """The colour tone of a status value (success, info, warning, danger, …)."""
+    return status_colours.tone(str(value))
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    """A short human duration."""
+    return format_seconds(seconds)
+
+
+@register.inclusion_tag("portal/partials/progress.html")
+def progress(done: int | None, total: int | None, status: str = "") -> dict[str, Any]:
+    """A progress bar of finished/total steps."""
+    done, total = int(done or 0), int(total or 0)
+    percent = round(100 * done / total) if total else 0
+    return {"done": done, "total": total, "percent": percent, "tone": status_colours.tone(status)}
+
+
+@register.simple_tag(takes_context=True)
+def can(context: template.Context, permission: str) -> bool:
+    """`{% can "workflows:write" as may_act %}`: whether the signed-in user holds a permission."""
+    request: HttpRequest | None = context.get("request")
+    return bool(request is not None and may(request.user, permission))
+
+
+@register.simple_tag(takes_context=True)
+def nav_current(context: template.Context, prefix: str) -> SafeString:
+    """`aria-current="page"` for the navigation entry that owns the current path."""
+    request: HttpRequest | None = context.get("request")
+    if request is None:
+        return mark_safe("")  # noqa: S308 - constant
+    path = request.path
+    current = path == "/" if prefix == "/" else path == prefix or path.startswith(prefix.rstrip("/") + "/")
+    return mark_safe('aria-current="page"' if current else "")  # noqa: S308 - constant

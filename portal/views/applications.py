@@ -1,0 +1,117 @@
+"""Applications: searchable list; detail with spec, resources, workflows and revisions; revision diff."""
+
+from __future__ import annotations
+
+from django.db.models import Count, OuterRef, Subquery
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from portal.diffview import side_by_side
+from portal.highlight import highlight_lines
+from portal.permissions import requires
+from portal.queries import paginate, visible_applications, with_progress
+from workflows.models import Application, DeploymentRevision, WorkflowExecution
+from workflows.services import diff_revisions
+from workflows.services.diffing import canonical_yaml, revision_document
+
+RECENT_WORKFLOWS = 10
+REVISIONS_PER_PAGE = 10
+
+
+def _latest_execution(field: str) -> Subquery:
+    latest = WorkflowExecution.objects.filter(application=OuterRef("pk")).order_by("-created_at", "-id")
+    return Subquery(latest.values(field)[:1])
+
+
+@require_GET
+@requires("specs:read")
+def application_list(request: HttpRequest) -> HttpResponse:
+    """Applications of the user's teams, searchable by name."""
+    query = request.GET.get("q", "").strip()
+    applications = (
+        visible_applications(request.user)
+        .select_related("team", "current_revision")
+        .annotate(
+            resource_count=Count("resources", distinct=True),
+            last_status=_latest_execution("status"),
+            last_execution=_latest_execution("id"),
+        )
+        .order_by("name")
+    )
+    if query:
+        applications = applications.filter(name__icontains=query)
+    return render(request, "portal/applications/list.html", {"page": paginate(request, applications), "q": query})
+
+
+def _visible_application(request: HttpRequest, name: str) -> Application:
+    queryset = visible_applications(request.user).select_related("team", "current_revision", "created_by")
+    return get_object_or_404(queryset, name=name)
+
+
+def spec_text(revision: DeploymentRevision) -> str:
+    """What to show for a revision: the document as submitted, else its canonical YAML."""
+    source = (revision.source or "").replace("\r\n", "\n")
+    return source if source.strip() else canonical_yaml(revision_document(revision))
+
+
+@require_GET
+@requires("specs:read")
+def application_detail(request: HttpRequest, name: str) -> HttpResponse:
+    """One application: its current spec, resources, recent workflows and revision history."""
+    application = _visible_application(request, name)
+    revision = application.current_revision
+    revisions = application.revisions.select_related("created_by").order_by("-number")
+    resources = application.resources.order_by("resource_name", "id")
+    recent = with_progress(WorkflowExecution.objects.filter(application=application)).order_by("-created_at", "-id")
+    context = {
+        "application": application,
+        "revision": revision,
+        "spec_lines": highlight_lines(spec_text(revision)) if revision is not None else [],
+        "resources": resources,
+        "recent": recent[:RECENT_WORKFLOWS],
+        "revisions": paginate(request, revisions, per_page=REVISIONS_PER_PAGE),
+        "latest_number": revision.number if revision is not None else None,
+    }
+    return render(request, "portal/applications/detail.html", context)
+
+
+def _revision_number(request: HttpRequest, key: str) -> int | None:
+    raw = request.GET.get(key, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise Http404(f"{key} must be a revision number")
+    return int(raw)
+
+
+@require_GET
+@requires("specs:read")
+def application_diff(request: HttpRequest, name: str) -> HttpResponse:
+    """Two revisions side by side (default: the current one against the one before it)."""
+    application = _visible_application(request, name)
+    revisions = application.revisions.select_related("application", "created_by")
+    new_number = _revision_number(request, "to")
+    if new_number is None and application.current_revision is not None:
+        new_number = application.current_revision.number
+    new = get_object_or_404(revisions, number=new_number) if new_number is not None else None
+    if new is None:
+        raise Http404("this application has no revisions")
+    old_number = _revision_number(request, "from")
+    old = (
+        get_object_or_404(revisions, number=old_number)
+        if old_number is not None
+        else revisions.filter(number__lt=new.number).order_by("-number").first()
+    )
+    context = {
+        "application": application,
+        "old": old,
+        "new": new,
+        "numbers": list(application.revisions.order_by("-number").values_list("number", flat=True)),
+    }
+    if old is not None:
+        context["rows"] = side_by_side(
+            canonical_yaml(revision_document(old)), canonical_yaml(revision_document(new)), context=4
+        )
+        context["changes"] = diff_revisions(old, new)["changes"]
+    return render(request, "portal/applications/diff.html", context)

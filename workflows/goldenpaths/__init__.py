@@ -1,0 +1,1 @@
+"""Golden paths: named, parameterised workflows that platform teams publish for developers."""

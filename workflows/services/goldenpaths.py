@@ -1,0 +1,107 @@
+"""Use cases on golden paths: launch one, and tear down the temporary environments that expired."""
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from innominatus.accounts.access import default_team_for
+from workflows.engine.durations import parse_duration
+from workflows.engine.errors import Problem, WorkflowValidationError
+from workflows.engine.parameters import validate_parameters
+from workflows.goldenpaths.catalog import GoldenPath, get_golden_path
+from workflows.models import Application, EphemeralEnvironment, WorkflowExecution
+from workflows.services.executions import launch_execution
+
+logger = logging.getLogger(__name__)
+
+MAX_TTL_SECONDS = 7 * 24 * 3600
+
+
+def _application_for(parameters: dict[str, Any]) -> Application | None:
+    name = parameters.get("app_name") or parameters.get("application")
+    if not name:
+        return None
+    return Application.objects.select_related("team", "current_revision").filter(name=name).first()
+
+
+def launch_golden_path(*, name: str, parameters: dict[str, Any], user: Any) -> WorkflowExecution:
+    """Validate a golden path's parameters and start it; a TTL parameter registers an ephemeral environment."""
+    path = get_golden_path(name)
+    values = validate_parameters(path.parameters, parameters)
+    application = _application_for(values)
+    app_name = application.name if application else str(values.get("app_name") or name)
+    team = application.team if application else default_team_for(user)
+    with transaction.atomic():
+        execution = launch_execution(
+            definition=path.workflow,
+            app_name=app_name,
+            parameters=values,
+            user=user,
+            application=application,
+            team=team,
+            revision=application.current_revision if application else None,
+            trigger=f"golden-path:{name}",
+        )
+        if path.ttl_parameter:
+            _register_ephemeral(path, values, execution)
+    return execution
+
+
+def _register_ephemeral(path: GoldenPath, values: dict[str, Any], execution: WorkflowExecution) -> None:
+    ttl_name = path.ttl_parameter or ""
+    ttl = parse_duration(values.get(ttl_name) or 0)
+    if ttl <= 0 or ttl > MAX_TTL_SECONDS:
+        raise WorkflowValidationError(
+            [
+                Problem(
+                    f"parameters.{ttl_name}",
+                    f"must be between 1s and {MAX_TTL_SECONDS // 3600}h",
+                    "ttl-range",
+                )
+            ]
+        )
+    EphemeralEnvironment.objects.create(
+        name=str(values.get("environment") or execution.pk),
+        app_name=execution.app_name,
+        team=execution.team,
+        golden_path=path.name,
+        parameters=values,
+        created_by_execution=execution,
+        expires_at=execution.created_at + timedelta(seconds=ttl),
+    )
+
+
+def expire_ephemeral_environments() -> list[str]:
+    """Launch the teardown of every ephemeral environment whose TTL passed; returns their names."""
+    expired: list[str] = []
+    now = timezone.now()
+    for env in EphemeralEnvironment.objects.filter(
+        state=EphemeralEnvironment.State.ACTIVE, expires_at__lte=now
+    ):
+        with transaction.atomic():
+            claimed = EphemeralEnvironment.objects.filter(
+                pk=env.pk, state=EphemeralEnvironment.State.ACTIVE
+            ).update(state=EphemeralEnvironment.State.EXPIRING)
+            if not claimed:
+                continue
+            path = get_golden_path(env.golden_path)
+            teardown = get_golden_path(path.teardown) if path.teardown else None
+            if teardown is not None:
+                names = {spec.name for spec in teardown.parameters}
+                execution = launch_execution(
+                    definition=teardown.workflow,
+                    app_name=env.app_name,
+                    parameters={k: v for k, v in env.parameters.items() if k in names},
+                    team=env.team,
+                    trigger=f"ttl-expired:{env.golden_path}",
+                )
+                EphemeralEnvironment.objects.filter(pk=env.pk).update(teardown_execution=execution)
+            EphemeralEnvironment.objects.filter(pk=env.pk).update(state=EphemeralEnvironment.State.EXPIRED)
+        logger.info(
+            "ephemeral environment expired", extra={"app_name": env.app_name, "environment": env.name}
+        )
+        expired.append(env.name)
+    return expired

@@ -1,0 +1,262 @@
+"""The `kubernetes` step (alias `k8s`): apply, delete or get manifests through the official client.
+
+Configuration:
+
+- `operation`: `apply` (default; server-side apply with field manager `innominatus`), `delete` or `get`.
+- `manifests`: YAML text (several documents) or a list of mappings.
+- `namespace`: default namespace for namespaced objects; `create_namespace: true` applies it first.
+- `wait` (default true for apply): wait for Deployments, StatefulSets and DaemonSets to roll out,
+  within `wait_timeout` (default 5m; `poll_interval` default 2s).
+- `kubeconfig`: explicit kubeconfig path; otherwise KUBECONFIG or the in-cluster service account.
+- `missing_ok` (get): a missing object is reported, not a failure.
+- `kubernetes_version`, `require_schema`: how manifests are validated before anything is sent.
+
+With no cluster configured, or `render_only: true`, the manifests are still parsed and validated,
+nothing is sent, and the step completes with `applied: false` and the reason. Secret contents
+are never logged or returned: log lines and outputs name objects by kind and name only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from workflows.engine.durations import parse_duration
+from workflows.runtime.cluster import cluster_status
+from workflows.runtime.errors import KubeError
+from workflows.runtime.kube import KubeAdapter, connect
+from workflows.runtime.manifests import apply_order, describe, object_ref, parse_manifests
+from workflows.runtime.rollout import ROLLOUT_KINDS
+from workflows.runtime.validation import check_manifest
+from workflows.steps.base import Step, StepContext, StepResult
+
+OPERATIONS = ("apply", "delete", "get")
+DEFAULT_WAIT_TIMEOUT = 300.0
+DEFAULT_POLL_INTERVAL = 2.0
+BOOLEAN_KEYS = ("wait", "create_namespace", "render_only", "missing_ok", "require_schema")
+
+
+def _templated(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def _flag(value: Any, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1", "on")
+    return bool(value)
+
+
+class KubernetesStep(Step):
+    """Applies (server-side), deletes or reads manifests, waiting for workload rollouts."""
+
+    type_name = "kubernetes"
+    aliases = ("k8s",)
+    touches_cluster = True
+
+    def validate_config(self, config: Mapping[str, Any]) -> list[str]:
+        problems: list[str] = []
+        operation = config.get("operation", "apply")
+        if operation not in OPERATIONS and not _templated(operation):
+            problems.append(f"config.operation must be one of {', '.join(OPERATIONS)}, not {operation!r}")
+        manifests = config.get("manifests")
+        if manifests in (None, "", [], {}):
+            problems.append("config.manifests is required")
+        elif not _templated(manifests):
+            try:
+                if not isinstance(manifests, list) or not any(_templated(m) for m in manifests):
+                    parse_manifests(manifests)
+            except ValueError as exc:
+                problems.append(f"config.manifests: {exc}")
+        for key in ("wait_timeout", "poll_interval"):
+            value = config.get(key)
+            if value is not None and not _templated(value):
+                try:
+                    parse_duration(value)
+                except ValueError as exc:
+                    problems.append(f"config.{key}: {exc}")
+        for key in BOOLEAN_KEYS:
+            value = config.get(key)
+            textual = isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no")
+            if value is not None and not isinstance(value, bool) and not _templated(value) and not textual:
+                problems.append(f"config.{key} must be true or false")
+        for key in ("namespace", "kubeconfig", "kubernetes_version"):
+            if config.get(key) is not None and not isinstance(config.get(key), str):
+                problems.append(f"config.{key} must be a string")
+        return problems
+
+    def run(self, ctx: StepContext) -> StepResult:
+        config = ctx.config
+        problems = self.validate_config(config)
+        if problems:
+            return StepResult.fail("; ".join(problems))
+        operation = str(config.get("operation", "apply"))
+        namespace = config.get("namespace") or None
+        try:
+            manifests = apply_order(parse_manifests(config["manifests"]))
+        except ValueError as exc:
+            return StepResult.fail(f"config.manifests: {exc}")
+        listed = any(
+            m.get("kind") == "Namespace" and (m.get("metadata") or {}).get("name") == namespace
+            for m in manifests
+        )
+        if operation == "apply" and _flag(config.get("create_namespace"), False) and namespace and not listed:
+            manifests.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        invalid = self._validate(ctx, operation, manifests)
+        if invalid:
+            return StepResult.fail(invalid)
+        planned = [object_ref(m, namespace) for m in manifests]
+
+        reason, unusable = self._render_only_reason(ctx)
+        if unusable:
+            ctx.log(unusable, "system")
+            return StepResult.fail(unusable)
+        if reason:
+            ctx.log(f"render-only mode: nothing was applied because {reason}", "system")
+            for ref in planned:
+                ctx.log(f"would {operation} {describe(ref)}", "system")
+            return StepResult.ok(
+                applied=False, render_only=True, reason=reason, operation=operation, objects=planned
+            )
+
+        try:
+            adapter = connect(config.get("kubeconfig") or None)
+            if operation == "apply":
+                return self._apply(ctx, adapter, manifests, namespace)
+            if operation == "delete":
+                return self._delete(ctx, adapter, manifests, namespace)
+            return self._get(ctx, adapter, manifests, namespace)
+        except KubeError as exc:
+            ctx.log(f"kubernetes {operation} failed: {exc}", "system")
+            return StepResult.fail(f"kubernetes {operation} failed: {exc}")
+
+    def _validate(self, ctx: StepContext, operation: str, manifests: list[dict[str, Any]]) -> str:
+        """Schema-check manifests for apply (delete/get need only identities); a failure message or ''."""
+        errors: list[str] = []
+        for manifest in manifests:
+            if operation == "apply":
+                check = check_manifest(
+                    manifest,
+                    ctx.config.get("kubernetes_version") or None,
+                    require_schema=_flag(ctx.config.get("require_schema"), False),
+                )
+                errors.extend(check.errors)
+                for warning in check.warnings:
+                    ctx.log(warning, "system")
+            else:
+                ref = object_ref(manifest)
+                if not (manifest.get("apiVersion") and ref["kind"] and ref["name"]):
+                    label = f"{ref['kind'] or '?'}/{ref['name'] or '?'}"
+                    errors.append(f"{label}: apiVersion, kind and metadata.name are required")
+        for error in errors:
+            ctx.log(f"invalid manifest: {error}", "system")
+        if not errors:
+            return ""
+        return f"{len(errors)} manifest problem(s): {errors[0]}" + (" …" if len(errors) > 1 else "")
+
+    def _render_only_reason(self, ctx: StepContext) -> tuple[str, str]:
+        """(why nothing may be sent, why the configured cluster cannot be used); both '' when it can.
+
+        Only the absence of any cluster means render-only: a configured but broken one is an error.
+        """
+        if _flag(ctx.config.get("render_only"), False):
+            return "render_only is set for this step", ""
+        status = cluster_status(ctx.config.get("kubeconfig") or None)
+        if status.available:
+            return "", ""
+        if status.source == "none":
+            return status.reason, ""
+        return "", f"cluster configuration ({status.source}) is unusable: {status.reason}"
+
+    def _apply(
+        self, ctx: StepContext, adapter: KubeAdapter, manifests: list[dict[str, Any]], namespace: str | None
+    ) -> StepResult:
+        applied: list[dict[str, Any]] = []
+        for manifest in manifests:
+            ctx.raise_if_stopped()
+            result = adapter.apply(manifest, namespace=namespace)
+            metadata = result.get("metadata") or {}
+            ref = {
+                "kind": result.get("kind") or manifest.get("kind"),
+                "name": metadata.get("name"),
+                "namespace": metadata.get("namespace"),
+                "uid": metadata.get("uid"),
+            }
+            applied.append(ref)
+            ctx.log(f"applied {describe(ref)} (generation {metadata.get('generation', '?')})", "system")
+        if not _flag(ctx.config.get("wait"), True):
+            return StepResult.ok(applied=True, operation="apply", objects=applied)
+
+        timeout = parse_duration(ctx.config.get("wait_timeout", DEFAULT_WAIT_TIMEOUT))
+        poll = parse_duration(ctx.config.get("poll_interval", DEFAULT_POLL_INTERVAL))
+        rollouts: list[dict[str, Any]] = []
+        for ref in applied:
+            if ref["kind"] not in ROLLOUT_KINDS:
+                continue
+            ctx.log(f"waiting for {describe(ref)} to roll out (up to {timeout:g}s)", "system")
+            try:
+                status = adapter.wait_for_rollout(
+                    ref["namespace"],
+                    ref["name"],
+                    ref["kind"],
+                    timeout=timeout,
+                    check_stop=lambda: ctx.raise_if_stopped(),
+                    poll_interval=poll,
+                    on_progress=lambda message: ctx.log(message, "system"),
+                )
+            except KubeError as exc:
+                ctx.log(f"rollout of {describe(ref)} failed: {exc.message}", "system")
+                return StepResult.fail(
+                    f"rollout of {describe(ref)} failed: {exc.message}", applied=True, objects=applied
+                )
+            ctx.log(status.message, "system")
+            rollouts.append({**ref, "message": status.message})
+        return StepResult.ok(applied=True, operation="apply", objects=applied, rollouts=rollouts)
+
+    def _delete(
+        self, ctx: StepContext, adapter: KubeAdapter, manifests: list[dict[str, Any]], namespace: str | None
+    ) -> StepResult:
+        deleted: list[dict[str, Any]] = []
+        # Reverse apply order: routes and workloads go before what they use; namespaces last.
+        for manifest in reversed(manifests):
+            ctx.raise_if_stopped()
+            ref = object_ref(manifest, namespace)
+            gone = adapter.delete(str(manifest["apiVersion"]), ref["kind"], ref["name"], ref["namespace"])
+            ctx.log(f"deleted {describe(ref)}" if gone else f"{describe(ref)} was already gone", "system")
+            deleted.append({**ref, "deleted": gone})
+        return StepResult.ok(applied=True, operation="delete", objects=deleted)
+
+    def _get(
+        self, ctx: StepContext, adapter: KubeAdapter, manifests: list[dict[str, Any]], namespace: str | None
+    ) -> StepResult:
+        found: list[dict[str, Any]] = []
+        missing: list[str] = []
+        for manifest in manifests:
+            ctx.raise_if_stopped()
+            ref = object_ref(manifest, namespace)
+            obj = adapter.get(str(manifest["apiVersion"]), ref["kind"], ref["name"], ref["namespace"])
+            if obj is None:
+                missing.append(describe(ref))
+                ctx.log(f"{describe(ref)} not found", "system")
+                found.append({**ref, "found": False})
+                continue
+            ctx.log(f"found {describe(ref)}", "system")
+            found.append(
+                {**ref, "found": True, "uid": obj["metadata"].get("uid"), "object": _safe_object(obj)}
+            )
+        if missing and not _flag(ctx.config.get("missing_ok"), False):
+            return StepResult.fail(f"not found: {', '.join(missing)}", applied=True, objects=found)
+        return StepResult.ok(applied=True, operation="get", objects=found)
+
+
+def _safe_object(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """An object fit for outputs: no managedFields, and a Secret shows its keys but never its values."""
+    result = dict(obj)
+    result["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+    if obj.get("kind") == "Secret":
+        keys = sorted({*(obj.get("data") or {}), *(obj.get("stringData") or {})})
+        result.pop("data", None)
+        result.pop("stringData", None)
+        result["dataKeys"] = keys
+    return result
