@@ -18,7 +18,7 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 class ProblemError(exceptions.APIException):
     """An API error that carries a list of field-level problems."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     default_detail = "The request is invalid."
     default_code = "invalid"
 
@@ -123,7 +123,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             detail=str(exc.detail),
             instance=instance,
             errors=exc.errors,
-            code=exc.default_code if isinstance(exc.detail, str) else None,
+            code=str(getattr(exc.detail, "code", "") or exc.default_code),
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or None)

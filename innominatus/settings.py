@@ -274,6 +274,7 @@ RETENTION_DAYS = env.int("RETENTION_DAYS", 90, minimum=1)
 PUSHGATEWAY_URL = env.str("PUSHGATEWAY_URL")
 WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
 WORKER_METRICS_ADDRESS = env.str("WORKER_METRICS_ADDRESS", "0.0.0.0")  # noqa: S104 - scraped from other pods
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", 15.0, minimum=0.5)
 GIT_COMMIT = env.str("GIT_COMMIT")
 # Forked servers (gunicorn workers, q2 workers) sum their metrics through files in this directory.
 # prometheus_client reads the variable when first imported, which happens after settings; an

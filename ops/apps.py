@@ -1,5 +1,6 @@
 """Ops app: health, readiness, metrics, logging, backup, restore and cleanup."""
 
+import logging
 from typing import Any
 
 from django.apps import AppConfig
@@ -29,6 +30,9 @@ class OpsConfig(AppConfig):
 
     def ready(self) -> None:
         from django_q.signals import post_spawn, pre_execute
+
+        # Python warnings become log records (logger py.warnings), so stderr carries JSON lines only.
+        logging.captureWarnings(True)
 
         from ops.metrics import receivers
         from ops.schedules import ensure_schedules

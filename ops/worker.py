@@ -1,7 +1,7 @@
 """What runs beside each django-q2 worker process: heartbeat, worker metrics port and Pushgateway.
 
 One daemon thread per worker process (started on q2's post_spawn):
-- writes a heartbeat row every HEARTBEAT_SECONDS, which /health reads from any replica;
+- writes a heartbeat row every WORKER_HEARTBEAT_SECONDS, which /health reads from any replica;
 - when WORKER_METRICS_PORT is set, one process of the pod serves the pod's metrics (summed over
   PROMETHEUS_MULTIPROC_DIR) on that port; the others retry, so the port moves when its owner dies;
 - when PUSHGATEWAY_URL is set, one process of the pod (elected by an flock) pushes the same
@@ -26,7 +26,6 @@ from ops.metrics.exposition import exposition, multiprocess_dir, render
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 15.0
 PUSH_JOB = "innominatus-worker"
 
 
@@ -53,9 +52,9 @@ class _MetricsHandler(BaseHTTPRequestHandler):
 class WorkerAgent(threading.Thread):
     """The per-process daemon thread described in the module docstring."""
 
-    def __init__(self, *, interval: float = HEARTBEAT_SECONDS) -> None:
+    def __init__(self, *, interval: float | None = None) -> None:
         super().__init__(name="innominatus-worker-agent", daemon=True)
-        self.interval = interval
+        self.interval = interval or settings.WORKER_HEARTBEAT_SECONDS
         self.stopped = threading.Event()
         self.hostname = socket.gethostname()
         # The q2 sentinel is this worker's parent: its tree holds every process of the cluster.

@@ -53,7 +53,8 @@ def render_hourly_chart(buckets: Sequence[HourBucket], *, title: str = "Executio
     for fraction in (0.0, 0.5, 1.0):
         y = TOP + plot_h * (1 - fraction)
         parts.append(
-            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - 8}" y2="{y:.1f}" stroke="#d0d7de" stroke-width="1"/>'
+            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - 8}" y2="{y:.1f}" '
+            f'stroke="#d0d7de" stroke-width="1"/>'
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="10" fill="#57606a" text-anchor="end">'
             f"{int(peak * fraction)}</text>"
         )
@@ -81,11 +82,13 @@ def render_hourly_chart(buckets: Sequence[HourBucket], *, title: str = "Executio
                 f'text-anchor="middle">{bucket.start:%H:%M}</text>'
             )
     svg = (
-        f'<svg class="chart" role="img" aria-labelledby="chart-title chart-desc" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'<svg class="chart" role="img" aria-labelledby="chart-title chart-desc" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg" '
         f'font-family="system-ui, sans-serif">'
         f'<title id="chart-title">{escape(title)}</title>'
-        f'<desc id="chart-desc">{total} executions in the last {len(buckets)} hours, stacked by outcome</desc>'
+        f'<desc id="chart-desc">{total} executions in the last {len(buckets)} hours, '
+        "stacked by outcome</desc>"
         f"{''.join(parts)}</svg>"
     )
     return mark_safe(svg)  # noqa: S308 - numbers and escaped labels only

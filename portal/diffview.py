@@ -27,7 +27,10 @@ def side_by_side(old: str, new: str, *, context: int = 3) -> list[DiffRow]:
             rows.append(DiffRow("skip", None, "", None, ""))
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
-                rows.extend(DiffRow("equal", i + 1, a[i], j + 1, b[j]) for i, j in zip(range(i1, i2), range(j1, j2)))
+                rows.extend(
+                    DiffRow("equal", i + 1, a[i], j + 1, b[j])
+                    for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
+                )
                 continue
             for offset in range(max(i2 - i1, j2 - j1)):
                 i, j = i1 + offset, j1 + offset

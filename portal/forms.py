@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -31,7 +31,8 @@ class DeployForm(forms.Form):
     def __init__(self, *args: Any, teams: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         names = teams or []
-        self.fields["team"].choices = [("", "Default (the application's team)")] + [(n, n) for n in names]
+        team = cast(forms.ChoiceField, self.fields["team"])
+        team.choices = [("", "Default (the application's team)")] + [(n, n) for n in names]
         if len(names) < 2:
             self.fields["team"].widget = forms.HiddenInput()
 
@@ -52,7 +53,12 @@ class DeployForm(forms.Form):
         return cleaned
 
 
-TIME_RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+TIME_RANGES = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+}
 
 
 class ExecutionFilterForm(forms.Form):
@@ -60,12 +66,19 @@ class ExecutionFilterForm(forms.Form):
 
     app = forms.CharField(label="Application", required=False, max_length=253)
     workflow = forms.CharField(label="Workflow", required=False, max_length=200)
-    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *ExecutionStatus.choices])
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any status"), *ExecutionStatus.choices]
+    )
     range = forms.ChoiceField(
         label="Started",
         required=False,
-        choices=[("", "Any time"), ("1h", "Last hour"), ("24h", "Last 24 hours"), ("7d", "Last 7 days"),
-                 ("30d", "Last 30 days")],
+        choices=[
+            ("", "Any time"),
+            ("1h", "Last hour"),
+            ("24h", "Last 24 hours"),
+            ("7d", "Last 7 days"),
+            ("30d", "Last 30 days"),
+        ],
     )
 
     def since(self) -> Any:
@@ -79,18 +92,23 @@ class ResourceFilterForm(forms.Form):
 
     app = forms.CharField(label="Application", required=False, max_length=253)
     type = forms.ChoiceField(label="Type", required=False)
-    state = forms.ChoiceField(label="State", required=False, choices=[("", "Any state"), *ResourceState.choices])
+    state = forms.ChoiceField(
+        label="State", required=False, choices=[("", "Any state"), *ResourceState.choices]
+    )
 
     def __init__(self, *args: Any, types: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["type"].choices = [("", "Any type")] + [(t, t) for t in types or []]
+        field = cast(forms.ChoiceField, self.fields["type"])
+        field.choices = [("", "Any type")] + [(t, t) for t in types or []]
 
 
 class DecisionForm(forms.Form):
     """Approve or reject a waiting gate, with a comment."""
 
     step = forms.CharField(max_length=200)
-    comment = forms.CharField(label="Comment", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    comment = forms.CharField(
+        label="Comment", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class ApiKeyForm(forms.Form):
@@ -117,7 +135,7 @@ def _field_for(spec: ParameterSpec) -> forms.Field:
     field: forms.Field
     if spec.allowed_values is not None:
         choices = [(str(v), str(v)) for v in spec.allowed_values]
-        if not spec.required or spec.default is None:
+        if spec.default is None:
             choices.insert(0, ("", "—"))
         field = forms.ChoiceField(choices=choices, widget=forms.Select(attrs=attrs))
     elif spec.type == "bool":

@@ -111,7 +111,9 @@ def _node(node: PlacedNode, now: datetime) -> str:
     x, y = node.x, node.y
     dash = ' stroke-dasharray="4 3"' if step.status == "pending" else ""
     seconds = _duration(step, now)
-    detail = f"{step.step_type} · {step.status}" + (f" · {format_seconds(seconds)}" if seconds is not None else "")
+    detail = f"{step.step_type} · {step.status}" + (
+        f" · {format_seconds(seconds)}" if seconds is not None else ""
+    )
     label = f"{step.name}: {step.status}" + (f", {format_seconds(seconds)}" if seconds is not None else "")
     parts = [
         f'<a href="#step-{escape(step.name)}" class="graph-node" data-step="{escape(step.name)}" '
@@ -143,7 +145,7 @@ def _edge(parent: PlacedNode, child: PlacedNode) -> str:
 def render_step_graph(steps: Sequence[StepLike], *, now: datetime, title: str = "Step graph") -> SafeString:
     """The dependency graph of `steps` as an accessible inline SVG (an empty string without steps)."""
     if not steps:
-        return mark_safe("")  # noqa: S308 - a constant empty string
+        return mark_safe("")
     placed = layout(steps)
     by_name = {node.step.name: node for node in placed}
     columns = max(node.column for node in placed) + 1
@@ -199,7 +201,7 @@ def render_gantt(steps: Sequence[StepLike], *, now: datetime, title: str = "Step
     """A Gantt chart of step start and duration, relative to the first step's start."""
     started = [step.started_at for step in steps if step.started_at is not None]
     if not started:
-        return mark_safe("")  # noqa: S308 - a constant empty string
+        return mark_safe("")
     origin = min(started)
     ends = [step.completed_at or now for step in steps if step.started_at is not None]
     span = max(1.0, (max(ends) - origin).total_seconds())

@@ -9,7 +9,7 @@ def format_seconds(seconds: float | None) -> str:
         return "—"
     if seconds < 10 and seconds != int(seconds):
         return f"{seconds:.1f}s"
-    whole = int(round(seconds))
+    whole = round(seconds)
     if whole < 60:
         return f"{whole}s"
     minutes, secs = divmod(whole, 60)

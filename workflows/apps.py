@@ -13,6 +13,7 @@ class WorkflowsConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
+        from workflows.providers import checks  # noqa: F401 - registers the provider system check
         from workflows.reaper_thread import ensure_schedules, start_reaper_thread
 
         post_spawn.connect(start_reaper_thread, dispatch_uid="innominatus-reaper-thread")

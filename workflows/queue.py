@@ -17,7 +17,10 @@ def enqueue(task_path: str, *args: Any, group: str | None = None) -> None:
     def send() -> None:
         from django_q.tasks import async_task
 
-        options: dict[str, Any] = {"save": False}
+        from django.conf import settings
+
+        # Read at send time (not django-q2's import-time copy) so tests can switch sync mode per test.
+        options: dict[str, Any] = {"save": False, "sync": bool(settings.Q_CLUSTER.get("sync"))}
         if group:
             options["group"] = group
         async_task(task_path, *args, q_options=options)

@@ -1,12 +1,19 @@
-"""Admin for teams: who belongs to which team, and what each team owns."""
+"""Admin for teams, API keys, linked identities and the (read-only) audit log."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from innominatus.accounts.models import Team
+from innominatus.accounts import services
+from innominatus.accounts.forms import AdminLoginForm
+from innominatus.accounts.models import ApiKey, AuditEvent, ExternalIdentity, Team
+
+# The admin's sign-in goes through the same lock-out as the login page and /api/login.
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(Team)
@@ -36,3 +43,70 @@ class TeamAdmin(admin.ModelAdmin):
     @admin.display(description="Applications", ordering="application_count")
     def application_count(self, obj: Team) -> int:
         return int(getattr(obj, "application_count", 0))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the system only; nobody adds or edits them here."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdmin):
+    """API keys (created through the API or the profile page, shown once there); revocation only."""
+
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "status",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = ["revoked_at", "expires_at"]
+    search_fields = ["name", "user__username", "prefix"]
+    exclude = ["key_hash"]
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        count = 0
+        for key in queryset.filter(revoked_at__isnull=True).select_related("user"):
+            services.revoke_api_key(user=key.user, name=key.name, actor=request.user)
+            count += 1
+        self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
+
+
+@admin.register(ExternalIdentity)
+class ExternalIdentityAdmin(ReadOnlyAdmin):
+    """Which OIDC subject each user signs in as."""
+
+    list_display = ["user", "issuer", "subject", "last_login_at"]
+    search_fields = ["user__username", "subject"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """The audit trail: read-only; retention is the cleanup command's job."""
+
+    list_display = [
+        "occurred_at",
+        "username",
+        "action",
+        "object_type",
+        "object_id",
+        "status_code",
+        "client_ip",
+    ]
+    list_filter = ["action", "object_type", "auth_method"]
+    search_fields = ["username", "object_id", "request_id", "path"]
+    date_hierarchy = "occurred_at"
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

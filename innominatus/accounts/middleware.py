@@ -103,12 +103,15 @@ def _describe(request: HttpRequest, response: HttpResponse) -> tuple[str, str, s
 
 
 def _created_id(response: HttpResponse) -> str:
+    """The id of what a POST created: from the answer's id/name, else its Location header."""
     data: Any = getattr(response, "data", None)
-    if isinstance(data, dict):
-        for key in ("id", "name", "pk"):
-            if key in data and isinstance(data[key], str | int):
-                return str(data[key])
-    return ""
+    for candidate in (data, data.get("application") if isinstance(data, dict) else None):
+        if isinstance(candidate, dict):
+            for key in ("id", "name", "pk"):
+                if key in candidate and isinstance(candidate[key], str | int):
+                    return str(candidate[key])
+    location = response.get("Location", "")
+    return location.rstrip("/").rsplit("/", 1)[-1] if location else ""
 
 
 class AuditMiddleware:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -41,7 +43,9 @@ def application_list(request: HttpRequest) -> HttpResponse:
     )
     if query:
         applications = applications.filter(name__icontains=query)
-    return render(request, "portal/applications/list.html", {"page": paginate(request, applications), "q": query})
+    return render(
+        request, "portal/applications/list.html", {"page": paginate(request, applications), "q": query}
+    )
 
 
 def _visible_application(request: HttpRequest, name: str) -> Application:
@@ -63,7 +67,9 @@ def application_detail(request: HttpRequest, name: str) -> HttpResponse:
     revision = application.current_revision
     revisions = application.revisions.select_related("created_by").order_by("-number")
     resources = application.resources.order_by("resource_name", "id")
-    recent = with_progress(WorkflowExecution.objects.filter(application=application)).order_by("-created_at", "-id")
+    recent = with_progress(WorkflowExecution.objects.filter(application=application)).order_by(
+        "-created_at", "-id"
+    )
     context = {
         "application": application,
         "revision": revision,
@@ -103,7 +109,7 @@ def application_diff(request: HttpRequest, name: str) -> HttpResponse:
         if old_number is not None
         else revisions.filter(number__lt=new.number).order_by("-number").first()
     )
-    context = {
+    context: dict[str, Any] = {
         "application": application,
         "old": old,
         "new": new,

@@ -58,14 +58,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     by_state = dict(
         visible_resources(request.user).values_list("state").annotate(n=Count("pk")).order_by("state")
     )
-    resource_states = [(state.value, by_state.get(state.value, 0)) for state in ResourceState if by_state.get(state)]
+    resource_states = [
+        (state.value, by_state.get(state.value, 0)) for state in ResourceState if by_state.get(state)
+    ]
     context = {
         "application_count": visible_applications(request.user).count(),
         "totals": totals,
         "success_rate": success_rate,
         "resource_states": resource_states,
         "resource_total": sum(by_state.values()),
-        "chart": render_hourly_chart(_hour_buckets(hourly, first_hour), title="Executions per hour, last 24 hours"),
+        "chart": render_hourly_chart(
+            _hour_buckets(hourly, first_hour), title="Executions per hour, last 24 hours"
+        ),
         "recent": with_progress(executions).order_by("-created_at", "-id")[:RECENT],
     }
     return render(request, "portal/dashboard.html", context)

@@ -42,12 +42,16 @@ def execution_list(request: HttpRequest) -> HttpResponse:
         since = form.since()
         if since is not None:
             executions = executions.filter(created_at__gte=since)
-    return render(request, "portal/executions/list.html", {"form": form, "page": paginate(request, executions)})
+    return render(
+        request, "portal/executions/list.html", {"form": form, "page": paginate(request, executions)}
+    )
 
 
 def visible_execution(request: HttpRequest, execution_id: str) -> WorkflowExecution:
     """The execution if the user's teams may see it (404 otherwise, never 403: ids must not leak)."""
-    queryset = visible_executions(request.user).select_related("triggered_by", "revision", "application", "parent")
+    queryset = visible_executions(request.user).select_related(
+        "triggered_by", "revision", "application", "parent"
+    )
     return get_object_or_404(queryset, pk=execution_id)
 
 
@@ -84,7 +88,9 @@ def live_context(request: HttpRequest, execution: WorkflowExecution) -> dict[str
     }
 
 
-def _log_panels(execution: WorkflowExecution, steps: list[StepExecution]) -> tuple[dict[str, list[StepLog]], int, bool]:
+def _log_panels(
+    execution: WorkflowExecution, steps: list[StepExecution]
+) -> tuple[dict[str, list[StepLog]], int, bool]:
     """The last LOG_TAIL lines grouped by panel key, the id to poll after, and whether older lines exist."""
     recent = list(StepLog.objects.filter(execution=execution).order_by("-id")[: LOG_TAIL + 1])
     truncated = len(recent) > LOG_TAIL
@@ -116,7 +122,7 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
 @require_GET
 @requires("workflows:read")
 def execution_status(request: HttpRequest, execution_id: str) -> HttpResponse:
-    """The live region (polled every 2 s while the execution runs); the action forms only when they changed."""
+    """The live region, polled every 2 s while running; the action forms only when they changed."""
     execution = visible_execution(request, execution_id)
     context = live_context(request, execution)
     context["actions_oob"] = request.GET.get("sig") != context["signature"]
@@ -131,7 +137,7 @@ def _after(request: HttpRequest) -> int:
 @require_GET
 @requires("workflows:read")
 def execution_logs(request: HttpRequest, execution_id: str) -> HttpResponse:
-    """New log lines after `after`, appended to their step panels; polling stops once nothing more can come."""
+    """New log lines after `after`, appended to their step panels; polling stops once none can come."""
     execution = visible_execution(request, execution_id)
     after = _after(request)
     # Read the status before the lines: every line written before the end is then in this answer.

@@ -35,7 +35,7 @@ def _path(name: str) -> GoldenPath:
 
 
 def _hidden_application(request: HttpRequest, form: GoldenPathForm) -> str | None:
-    """The app parameter that names an application of another team, so that it is refused like a missing one."""
+    """The app parameter naming another team's application, so that it is refused like a missing one."""
     for key in APP_PARAMETERS:
         value = form.cleaned_data.get(key)
         if not value:
@@ -61,10 +61,15 @@ def goldenpath_detail(request: HttpRequest, name: str) -> HttpResponse:
     may_run = may(request.user, "goldenpaths:execute")
     if request.method != "POST":
         form = GoldenPathForm(parameters=path.parameters)
-        return render(request, "portal/goldenpaths/detail.html", {"path": path, "form": form, "may_run": may_run})
+        return render(
+            request, "portal/goldenpaths/detail.html", {"path": path, "form": form, "may_run": may_run}
+        )
     if not may_run:
         return render(
-            request, "portal/goldenpaths/detail.html", {"path": path, "form": None, "may_run": False}, status=403
+            request,
+            "portal/goldenpaths/detail.html",
+            {"path": path, "form": None, "may_run": False},
+            status=403,
         )
     form = GoldenPathForm(request.POST, parameters=path.parameters)
     status = 400
@@ -74,7 +79,9 @@ def goldenpath_detail(request: HttpRequest, name: str) -> HttpResponse:
             form.add_error(hidden, f"application {form.cleaned_data[hidden]!r} does not exist")
         else:
             try:
-                execution = launch_golden_path(name=path.name, parameters=form.parameter_values(), user=request.user)
+                execution = launch_golden_path(
+                    name=path.name, parameters=form.parameter_values(), user=request.user
+                )
             except WorkflowValidationError as exc:
                 _field_errors(form, exc)
             except (LookupError, PermissionError) as exc:

@@ -1,28 +1,38 @@
-"""Profile: who the user is, their teams and roles, and their API keys (created once, listed masked, revoked)."""
+"""Profile: the user, their teams and roles, and their API keys (shown once, listed masked, revoked)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from innominatus.accounts import rbac
-from innominatus.accounts.models import ApiKey
+from innominatus.accounts.models import ApiKey, Team
 from innominatus.accounts.services import ApiKeyError, create_api_key, revoke_api_key
 from portal.forms import ApiKeyForm
 from portal.permissions import requires
 
 
-def _context(request: HttpRequest, form: ApiKeyForm) -> dict[str, Any]:
+def _owner(request: HttpRequest) -> User:
+    # `requires` already signed the visitor in; this narrows the type for the key queries.
     user = request.user
+    if isinstance(user, AnonymousUser):
+        raise PermissionDenied("sign in first")
+    return user
+
+
+def _context(request: HttpRequest, form: ApiKeyForm) -> dict[str, Any]:
+    user = _owner(request)
     return {
         "form": form,
         "keys": ApiKey.objects.filter(user=user).order_by("revoked_at", "-created_at"),
-        "teams": list(user.teams.order_by("name").values_list("name", flat=True)),  # type: ignore[union-attr]
+        "teams": list(Team.objects.filter(members=user).order_by("name").values_list("name", flat=True)),
         "roles": rbac.role_names(user),
     }
 
@@ -43,7 +53,9 @@ def create_key(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             issued = create_api_key(
-                user=request.user, name=form.cleaned_data["name"], expiry_days=form.cleaned_data["expiry_days"]
+                user=request.user,
+                name=form.cleaned_data["name"],
+                expiry_days=form.cleaned_data["expiry_days"],
             )
         except ApiKeyError as exc:
             form.add_error("name", str(exc))
@@ -58,7 +70,7 @@ def create_key(request: HttpRequest) -> HttpResponse:
 @requires("profile:write")
 def revoke_key(request: HttpRequest, key_id: int) -> HttpResponse:
     """Revoke one of the user's own keys (someone else's key is a 404)."""
-    key = ApiKey.objects.filter(user=request.user, pk=key_id).first()
+    key = ApiKey.objects.filter(user=_owner(request), pk=key_id).first()
     if key is None:
         raise Http404("no such API key")
     revoke_api_key(user=request.user, name=key.name)

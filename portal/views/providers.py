@@ -1,4 +1,4 @@
-"""Providers: what each provisions and which workflows it offers (the built-in types until a registry exists)."""
+"""Providers: what each provisions and which workflows it offers (built-in types until a registry exists)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,13 @@ from workflows.score import BUILTIN_RESOURCE_TYPES
 def provider_list(request: HttpRequest) -> HttpResponse:
     """The resource types specs may declare, with how many of the user's resources use each."""
     in_use = dict(
-        visible_resources(request.user).values_list("resource_type").annotate(n=Count("pk")).order_by("resource_type")
+        visible_resources(request.user)
+        .values_list("resource_type")
+        .annotate(n=Count("pk"))
+        .order_by("resource_type")
     )
     types = [(name, in_use.get(name, 0)) for name in sorted(BUILTIN_RESOURCE_TYPES)]
     unknown = sorted(set(in_use) - BUILTIN_RESOURCE_TYPES)
-    return render(request, "portal/providers.html", {"types": types, "unknown": [(t, in_use[t]) for t in unknown]})
+    return render(
+        request, "portal/providers.html", {"types": types, "unknown": [(t, in_use[t]) for t in unknown]}
+    )

@@ -104,3 +104,12 @@ def admin_config(settings: Any, tmp_path: Any) -> Iterator[Callable[[str], None]
 
     yield write
     config.reload()
+
+
+@pytest.fixture
+def plain_static(settings: Any) -> None:
+    """Admin templates need static URLs; the manifest storage would need collectstatic first."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

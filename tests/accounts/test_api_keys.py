@@ -131,7 +131,9 @@ def test_names_are_unique_per_user_and_expiry_is_bounded(make_user: Any) -> None
     assert duplicate.status_code == 409
     assert _session(bob).post("/api/profile/api-keys", {"name": "k"}, format="json").status_code == 201
     for days in (0, 366):
-        bad = _session(alice).post("/api/profile/api-keys", {"name": f"d{days}", "expiry_days": days}, format="json")
+        bad = _session(alice).post(
+            "/api/profile/api-keys", {"name": f"d{days}", "expiry_days": days}, format="json"
+        )
         assert bad.status_code == 400
         assert bad.json()["errors"][0]["path"] == "expiry_days"
     default = ApiKey.objects.get(user=bob, name="k")
@@ -171,7 +173,9 @@ def test_admins_manage_anyones_keys_and_others_cannot(make_user: Any) -> None:
     assert _bearer(raw).get("/api/profile").json()["username"] == "erin"
     assert [k["name"] for k in _session(admin).get("/api/admin/users/erin/api-keys").json()] == ["svc"]
     assert _session(dev).get("/api/admin/users/root/api-keys").status_code == 403
-    assert _session(dev).post("/api/admin/users/root/api-keys", {"name": "x"}, format="json").status_code == 403
+    assert (
+        _session(dev).post("/api/admin/users/root/api-keys", {"name": "x"}, format="json").status_code == 403
+    )
     assert _session(admin).delete("/api/admin/users/erin/api-keys/svc").status_code == 204
     assert _bearer(raw).get("/api/profile").status_code == 401
     assert _session(admin).delete("/api/admin/users/erin/api-keys/svc-missing").status_code == 404

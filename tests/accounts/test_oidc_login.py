@@ -43,7 +43,9 @@ def _sso_login(client: Client, provider: Provider, sub: str) -> Any:
 
 
 @pytest.mark.django_db
-def test_code_flow_creates_the_user_with_team_and_role_and_updates_them(oidc: Provider, admin_config: Any) -> None:
+def test_code_flow_creates_the_user_with_team_and_role_and_updates_them(
+    oidc: Provider, admin_config: Any
+) -> None:
     admin_config(ADMIN_CONFIG)
     oidc.set_user(
         "sub-alice",
@@ -132,7 +134,10 @@ def test_sso_does_not_take_over_a_local_account(oidc: Provider, make_user: Any) 
 
 @pytest.mark.django_db
 def test_auth_config_reports_sso(oidc: Provider) -> None:
-    assert APIClient().get("/api/auth/config").json() == {"oidc_enabled": True, "oidc_provider_name": "Mock IdP"}
+    assert APIClient().get("/api/auth/config").json() == {
+        "oidc_enabled": True,
+        "oidc_provider_name": "Mock IdP",
+    }
 
 
 @pytest.mark.django_db
@@ -152,7 +157,9 @@ def _bearer(token: str) -> APIClient:
 
 @pytest.mark.django_db
 def test_provider_id_token_is_accepted_as_bearer(oidc: Provider) -> None:
-    oidc.set_user("sub-carol", {"preferred_username": "carol", "email": "c@example.com", "groups": ["search"]})
+    oidc.set_user(
+        "sub-carol", {"preferred_username": "carol", "email": "c@example.com", "groups": ["search"]}
+    )
     id_token = oidc.tokens_for("sub-carol")["id_token"]
     response = _bearer(id_token).get("/api/profile")
     assert response.status_code == 200, response.content
@@ -178,7 +185,7 @@ def test_token_from_another_issuer_is_refused(oidc: Provider, start_provider: An
 def test_tampered_or_self_signed_tokens_are_refused(oidc: Provider) -> None:
     oidc.set_user("sub-dave", {"preferred_username": "dave", "email": "d@example.com"})
     genuine = oidc.tokens_for("sub-dave")["id_token"]
-    header, payload, signature = genuine.split(".")
+    header, _payload, signature = genuine.split(".")
     claims = jwt.decode(genuine, options={"verify_signature": False})
     claims["preferred_username"] = "root"
     forged_payload = jwt.utils.base64url_encode(json.dumps(claims).encode()).decode()
@@ -186,14 +193,23 @@ def test_tampered_or_self_signed_tokens_are_refused(oidc: Provider) -> None:
 
     attacker_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     self_signed = jwt.encode(
-        {"iss": oidc.url, "aud": CLIENT_ID, "sub": "sub-x", "preferred_username": "root",
-         "iat": int(time.time()), "exp": int(time.time()) + 300},
+        {
+            "iss": oidc.url,
+            "aud": CLIENT_ID,
+            "sub": "sub-x",
+            "preferred_username": "root",
+            "iat": int(time.time()),
+            "exp": int(time.time()) + 300,
+        },
         attacker_key,
         algorithm="RS256",
     )
     assert _bearer(self_signed).get("/api/profile").status_code == 401
-    unsigned = jwt.encode({"iss": oidc.url, "aud": CLIENT_ID, "sub": "x", "exp": int(time.time()) + 300},
-                          key=None, algorithm="none")
+    unsigned = jwt.encode(
+        {"iss": oidc.url, "aud": CLIENT_ID, "sub": "x", "exp": int(time.time()) + 300},
+        key=None,
+        algorithm="none",
+    )
     assert _bearer(unsigned).get("/api/profile").status_code == 401
     assert not User.objects.filter(username="root").exists()
     # The genuine token still works.

@@ -110,7 +110,9 @@ def make_step(
 
 def make_log(step: StepExecution, seq: int, message: str, *, stream: str = "stdout") -> StepLog:
     """One log line of `step`."""
-    return StepLog.objects.create(execution=step.execution, step=step, seq=seq, message=message, stream=stream)
+    return StepLog.objects.create(
+        execution=step.execution, step=step, seq=seq, message=message, stream=stream
+    )
 
 
 def make_resource(

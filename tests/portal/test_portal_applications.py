@@ -20,7 +20,9 @@ def test_list_requires_sign_in(client: Client) -> None:
     assert response["Location"].startswith(settings.LOGIN_URL)
 
 
-def test_list_shows_only_the_users_teams_and_searches_by_name(portal: Client, developer: Any, outsider: Any) -> None:
+def test_list_shows_only_the_users_teams_and_searches_by_name(
+    portal: Client, developer: Any, outsider: Any
+) -> None:
     make_application(developer, "billing-api")
     make_application(developer, "checkout")
     make_application(outsider, "secret-thing")
@@ -50,7 +52,9 @@ def test_empty_list_invites_a_first_deploy(portal: Client) -> None:
 
 def test_detail_shows_spec_resources_workflows_and_revisions(portal: Client, developer: Any) -> None:
     app = make_application(developer, "shop")
-    submit_spec(text=score("shop", "nginx:1.28"), content_type="application/yaml", user=developer, comment="bump")
+    submit_spec(
+        text=score("shop", "nginx:1.28"), content_type="application/yaml", user=developer, comment="bump"
+    )
     make_resource(app, "db", state=ResourceState.DEGRADED, hints={"connection": "check the password"})
     make_execution(app, status=ExecutionStatus.FAILED, workflow_name="deploy-shop")
 
@@ -114,7 +118,7 @@ def test_list_query_count_does_not_grow_with_rows(
         app = make_application(developer, f"app-{index}")
         make_resource(app)
         make_execution(app)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(7):
         assert portal.get("/apps").status_code == 200
 
 
@@ -126,5 +130,5 @@ def test_detail_query_count_does_not_grow_with_rows(
     for index in range(rows):
         make_resource(app, f"db{index}")
         make_execution(app)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(10):
         assert portal.get("/apps/wide").status_code == 200

@@ -111,7 +111,9 @@ def test_viewers_may_not_deploy(viewer: Any, client_for: Any) -> None:
     assert not Application.objects.filter(name="nope").exists()
 
 
-def test_deploy_requires_sign_in_and_csrf(client: Client) -> None:
+def test_deploy_requires_sign_in_and_a_csrf_token(client: Client, developer: Any) -> None:
     assert client.get("/deploy").status_code == 302
     strict = Client(enforce_csrf_checks=True)
-    assert strict.post("/deploy", {"spec": score("x")}).status_code in (302, 403)
+    strict.force_login(developer)
+    assert strict.post("/deploy", {"spec": score("forged"), "action": "deploy"}).status_code == 403
+    assert not Application.objects.filter(name="forged").exists()

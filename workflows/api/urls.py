@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from workflows.api.views_applications import ApplicationViewSet, RevisionViewSet, SpecViewSet
 from workflows.api.views_executions import ExecutionViewSet
+from workflows.api.views_goldenpaths import GoldenPathViewSet
 from workflows.api.views_resources import ResourceViewSet, StatsView
 
 router = SimpleRouter(trailing_slash=False)
@@ -13,6 +14,7 @@ router.register(r"applications/(?P<name>[^/]+)/revisions", RevisionViewSet, base
 router.register("specs", SpecViewSet, basename="spec")
 router.register("workflows", ExecutionViewSet, basename="execution")
 router.register("resources", ResourceViewSet, basename="resource")
+router.register("golden-paths", GoldenPathViewSet, basename="goldenpath")
 
 urlpatterns = [
     *router.urls,

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from innominatus.accounts.access import team_filter
 from workflows.api.errors import problems
+from workflows.api.execution_actions import ExecutionActionsMixin
 from workflows.api.filters import ExecutionFilter
 from workflows.api.serializers import (
     ExecutionDetailSerializer,
@@ -42,7 +43,7 @@ _LOG_FIELDS = ("id", "seq", "step__name", "stream", "level", "message", "created
         responses={200: ExecutionDetailSerializer, **problems(403, 404)},
     ),
 )
-class ExecutionViewSet(viewsets.ReadOnlyModelViewSet[WorkflowExecution]):
+class ExecutionViewSet(ExecutionActionsMixin, viewsets.ReadOnlyModelViewSet[WorkflowExecution]):
     """Workflow executions of the user's teams, newest first; state changes are actions on one execution."""
 
     queryset = WorkflowExecution.objects.none()

@@ -1,6 +1,7 @@
 """Domain models, one module per aggregate."""
 
 from workflows.models.application import Application, DeploymentRevision
+from workflows.models.deployment import ManifestSet, ProviderGeneration, ResourceBinding
 from workflows.models.environment import EphemeralEnvironment
 from workflows.models.execution import WorkflowExecution, new_execution_id
 from workflows.models.resource import ResourceInstance, ResourceStateTransition
@@ -10,6 +11,9 @@ __all__ = [
     "Application",
     "DeploymentRevision",
     "EphemeralEnvironment",
+    "ManifestSet",
+    "ProviderGeneration",
+    "ResourceBinding",
     "ResourceInstance",
     "ResourceStateTransition",
     "StepExecution",

@@ -5,24 +5,26 @@ from django.urls import path
 from innominatus.accounts.api import views
 
 urlpatterns = [
-    path("auth/config", views.AuthConfigView.as_view(), name="auth-config"),
+    path("auth/config", views.AuthConfigView.as_view(), name="api-auth-config"),
     path("login", views.LoginView.as_view(), name="api-login"),
     path("logout", views.LogoutView.as_view(), name="api-logout"),
-    path("profile", views.ProfileView.as_view(), name="profile"),
-    path("profile/api-keys", views.ProfileApiKeysView.as_view(), name="profile-api-keys"),
+    path("profile", views.ProfileView.as_view(), name="api-profile"),
+    path("profile/api-keys", views.ProfileApiKeysView.as_view(), name="api-profile-api-keys"),
     path(
-        "profile/api-keys/<str:name>", views.ProfileApiKeyDetailView.as_view(), name="profile-api-key-detail"
+        "profile/api-keys/<str:name>",
+        views.ProfileApiKeyDetailView.as_view(),
+        name="api-profile-api-key-detail",
     ),
-    path("admin/users", views.AdminUserListView.as_view(), name="admin-users"),
+    path("admin/users", views.AdminUserListView.as_view(), name="api-admin-users"),
     path(
         "admin/users/<str:username>/api-keys",
         views.AdminUserApiKeysView.as_view(),
-        name="admin-user-api-keys",
+        name="api-admin-user-api-keys",
     ),
     path(
         "admin/users/<str:username>/api-keys/<str:name>",
         views.AdminUserApiKeyDetailView.as_view(),
-        name="admin-user-api-key-detail",
+        name="api-admin-user-api-key-detail",
     ),
-    path("audit", views.AuditEventListView.as_view(), name="audit-events"),
+    path("audit", views.AuditEventListView.as_view(), name="api-audit-events"),
 ]

@@ -1,0 +1,1 @@
+"""Providers: provider.yaml loading, capability routing, and the built-in provider catalogue."""

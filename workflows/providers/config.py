@@ -1,0 +1,122 @@
+"""The platform sections of admin-config.yaml: provider directories, deploy defaults, shared environment.
+
+```yaml
+providers:                       # extra provider directories (relative to this file), or
+  - /etc/innominatus/providers/database-team
+  - {name: storage-team, path: ./providers/storage-team}
+deploy:
+  baseDomain: apps.example.com   # dns resources: <name>.<baseDomain>
+  namespacePrefix: ""            # namespace of an application: <prefix><app name>
+  sharedNamespace: innominatus-shared
+  ingressClassName: nginx        # route resources (empty: the cluster default)
+  storageClassName: ""           # volumes and databases (empty: the cluster default)
+environment:                     # values of `type: environment` resources
+  LOG_LEVEL: info
+```
+
+A missing file means the defaults and the built-in providers only.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    """Operator settings for provisioning and deploying."""
+
+    provider_dirs: tuple[Path, ...] = ()
+    base_domain: str = "apps.local"
+    namespace_prefix: str = ""
+    shared_namespace: str = "innominatus-shared"
+    ingress_class: str = ""
+    storage_class: str = ""
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+def _fail(message: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"admin-config.yaml: {message}")
+
+
+def _provider_dirs(raw: Any, base: Path) -> tuple[Path, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _fail("providers must be a list of directories")
+    found: list[Path] = []
+    for index, entry in enumerate(raw):
+        value = entry.get("path") or entry.get("directory") if isinstance(entry, Mapping) else entry
+        if not isinstance(value, str) or not value:
+            raise _fail(f"providers[{index}] must be a directory path or a mapping with `path`")
+        path = Path(value)
+        found.append(path if path.is_absolute() else (base / path))
+    return tuple(found)
+
+
+def _text(section: Mapping[str, Any], key: str, default: str, pattern: re.Pattern[str] | None = None) -> str:
+    value = section.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise _fail(f"deploy.{key} must be text")
+    if value and pattern is not None and not pattern.match(value):
+        raise _fail(f"deploy.{key} {value!r} is not a valid DNS name")
+    return value
+
+
+def parse(document: Any, base: Path) -> PlatformConfig:
+    """The platform configuration of a parsed admin-config document."""
+    if document is None:
+        document = {}
+    if not isinstance(document, Mapping):
+        raise _fail("the document must be a mapping")
+    deploy = document.get("deploy") or {}
+    environment = document.get("environment") or {}
+    if not isinstance(deploy, Mapping):
+        raise _fail("deploy must be a mapping")
+    if not isinstance(environment, Mapping) or not all(
+        isinstance(key, str) and isinstance(value, str | int | float | bool) for key, value in environment.items()
+    ):
+        raise _fail("environment must map names to plain values")
+    return PlatformConfig(
+        provider_dirs=_provider_dirs(document.get("providers"), base),
+        base_domain=_text(deploy, "baseDomain", "apps.local", DNS_NAME),
+        namespace_prefix=_text(deploy, "namespacePrefix", ""),
+        shared_namespace=_text(deploy, "sharedNamespace", "innominatus-shared", LABEL),
+        ingress_class=_text(deploy, "ingressClassName", ""),
+        storage_class=_text(deploy, "storageClassName", ""),
+        environment={key: str(value) for key, value in environment.items()},
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str, mtime: float) -> PlatformConfig:
+    file = Path(path)
+    try:
+        document = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ImproperlyConfigured(f"{path}: cannot read admin configuration: {exc}") from exc
+    return parse(document, file.parent)
+
+
+def platform_config() -> PlatformConfig:
+    """The current platform configuration (re-read when the file changes; defaults when it is absent)."""
+    path = Path(str(settings.ADMIN_CONFIG))
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return PlatformConfig()
+    return _load(str(path), mtime)
