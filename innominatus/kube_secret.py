@@ -61,7 +61,7 @@ def read_secret_key(name: str, key: str = "password") -> str:
         ) from None
     except Exception as exc:
         raise ImproperlyConfigured(
-            f"DB_PASSWORD_SECRET: cannot reach the Kubernetes API for {where}: {exc}"
+            f"DB_PASSWORD_SECRET: Kubernetes API unreachable for {where}: {exc}"
         ) from None
     data = secret.data or {}
     if key not in data:

@@ -32,7 +32,7 @@ class YAMLTextParser(BaseParser):
 
     media_type = "application/yaml"
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> str:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         encoding = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
         return decode_text(read_limited(stream, settings.SCORE_MAX_BYTES), encoding)
 

@@ -131,7 +131,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.PermissionDenied(str(exc) or None)
     response = exception_handler(exc, context)
     if response is None:
-        logger.exception("unhandled API error", extra={"path": instance})
+        logger.error("unhandled API error", extra={"path": instance}, exc_info=exc)
         return problem_response(
             status_code=500,
             title="Internal Server Error",

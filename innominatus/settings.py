@@ -17,7 +17,7 @@ SECRET_KEY = env.str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set (or DEBUG=true for local development)")
-    SECRET_KEY = "insecure-development-key-only-for-debug"  # noqa: S105 - only reachable with DEBUG on
+    SECRET_KEY = "insecure-development-key-only-for-debug"  # noqa: S105 - only with DEBUG on  # nosec B105
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
@@ -213,12 +213,14 @@ SPECTACULAR_SETTINGS = {
 }
 
 # django-q2 carries "run step N" messages only; attempts and backoff live in our own rows.
+Q_TIMEOUT = env.int("Q_TIMEOUT", 3600, minimum=10)
+Q_RETRY = env.int("Q_RETRY", 3700, minimum=20)
 Q_CLUSTER = {
     "name": "innominatus",
     "orm": "default",
     "workers": env.int("Q_WORKERS", 2, minimum=1, maximum=64),
-    "timeout": env.int("Q_TIMEOUT", 3600, minimum=10),
-    "retry": env.int("Q_RETRY", 3700, minimum=20),
+    "timeout": Q_TIMEOUT,
+    "retry": Q_RETRY,
     "max_attempts": 1,
     "ack_failures": True,
     "catch_up": False,
@@ -227,7 +229,7 @@ Q_CLUSTER = {
     "sync": env.bool("Q_SYNC", False),
     "label": "Task queue",
 }
-if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:
+if Q_TIMEOUT >= Q_RETRY:
     raise ImproperlyConfigured("Q_TIMEOUT must be lower than Q_RETRY, or tasks would run twice")
 
 # Workflow engine.
@@ -273,7 +275,7 @@ CLEANUP_SCHEDULE = env.bool("CLEANUP_SCHEDULE", True)
 RETENTION_DAYS = env.int("RETENTION_DAYS", 90, minimum=1)
 PUSHGATEWAY_URL = env.str("PUSHGATEWAY_URL")
 WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
-WORKER_METRICS_ADDRESS = env.str("WORKER_METRICS_ADDRESS", "0.0.0.0")  # noqa: S104 - scraped from other pods
+WORKER_METRICS_ADDRESS = env.str("WORKER_METRICS_ADDRESS", "0.0.0.0")  # noqa: S104 - scraped by Prometheus  # nosec B104
 WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", 15.0, minimum=0.5)
 GIT_COMMIT = env.str("GIT_COMMIT")
 # Forked servers (gunicorn workers, q2 workers) sum their metrics through files in this directory.

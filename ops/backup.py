@@ -154,11 +154,14 @@ def create_backup(
     return BackupResult(path=final, size=final.stat().st_size, entries=entries, pruned=pruned)
 
 
-def _sqlite_copy(source_path: Path, target_path: Path) -> None:
+def _sqlite_copy(source_path: Path, target_path: Path, *, standalone: bool = True) -> None:
     source = sqlite3.connect(source_path)
     target = sqlite3.connect(target_path)
     try:
         source.backup(target)
+        if standalone:
+            # A backup is one self-contained file: no -wal/-shm companions beside it.
+            target.execute("PRAGMA journal_mode=DELETE")
     finally:
         target.close()
         source.close()
@@ -192,6 +195,6 @@ def restore_backup(path: Path, alias: str = DEFAULT_DB_ALIAS) -> int:
     else:
         if connections[alias].vendor != "sqlite":
             raise BackupError("an SQLite backup can only be restored into SQLite")
-        _sqlite_copy(path, Path(str(_settings(alias)["NAME"])))
+        _sqlite_copy(path, Path(str(_settings(alias)["NAME"])), standalone=False)
     logger.info("database restored", extra={"path": str(path), "entries": entries})
     return entries

@@ -21,9 +21,10 @@ def version() -> str:
 @functools.cache
 def commit() -> str:
     """The source commit: GIT_COMMIT when the image was built with it, else `git rev-parse`, else unknown."""
-    from_env = os.environ.get("GIT_COMMIT", "").strip()
-    if from_env:
-        return from_env
+    from django.conf import settings
+
+    if settings.GIT_COMMIT:
+        return str(settings.GIT_COMMIT)
     root = Path(__file__).resolve().parent.parent
     try:
         result = subprocess.run(

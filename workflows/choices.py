@@ -59,7 +59,9 @@ class LogStream(models.TextChoices):
 EXECUTION_TERMINAL_STATUSES = frozenset(
     {ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}
 )
-EXECUTION_ACTIVE_STATUSES = frozenset({ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.WAITING})
+EXECUTION_ACTIVE_STATUSES = frozenset(
+    {ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.WAITING}
+)
 STEP_TERMINAL_STATUSES = frozenset(
     {StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED}
 )
@@ -69,11 +71,20 @@ RESOURCE_LIVE_STATES = frozenset(
 )
 
 EXECUTION_TRANSITIONS: dict[str, frozenset[str]] = {
-    ExecutionStatus.PENDING: frozenset({ExecutionStatus.RUNNING, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}),
-    ExecutionStatus.RUNNING: frozenset(
-        {ExecutionStatus.WAITING, ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}
+    ExecutionStatus.PENDING: frozenset(
+        {ExecutionStatus.RUNNING, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}
     ),
-    ExecutionStatus.WAITING: frozenset({ExecutionStatus.RUNNING, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}),
+    ExecutionStatus.RUNNING: frozenset(
+        {
+            ExecutionStatus.WAITING,
+            ExecutionStatus.COMPLETED,
+            ExecutionStatus.FAILED,
+            ExecutionStatus.CANCELLED,
+        }
+    ),
+    ExecutionStatus.WAITING: frozenset(
+        {ExecutionStatus.RUNNING, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}
+    ),
     ExecutionStatus.COMPLETED: frozenset(),
     ExecutionStatus.FAILED: frozenset(),
     ExecutionStatus.CANCELLED: frozenset(),
@@ -89,7 +100,13 @@ STEP_TRANSITIONS: dict[str, frozenset[str]] = {
     ),
     # waiting is the approval gate: approval sends it on to run (or completes a pure gate), rejection fails it.
     StepStatus.WAITING: frozenset(
-        {StepStatus.PENDING, StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED}
+        {
+            StepStatus.PENDING,
+            StepStatus.COMPLETED,
+            StepStatus.FAILED,
+            StepStatus.SKIPPED,
+            StepStatus.CANCELLED,
+        }
     ),
     StepStatus.COMPLETED: frozenset(),
     StepStatus.FAILED: frozenset(),
@@ -99,10 +116,19 @@ STEP_TRANSITIONS: dict[str, frozenset[str]] = {
 
 RESOURCE_TRANSITIONS: dict[str, frozenset[str]] = {
     ResourceState.REQUESTED: frozenset(
-        {ResourceState.PROVISIONING, ResourceState.FAILED, ResourceState.TERMINATING, ResourceState.TERMINATED}
+        {
+            ResourceState.PROVISIONING,
+            ResourceState.FAILED,
+            ResourceState.TERMINATING,
+            ResourceState.TERMINATED,
+        }
     ),
-    ResourceState.PROVISIONING: frozenset({ResourceState.ACTIVE, ResourceState.FAILED, ResourceState.DEGRADED}),
-    ResourceState.ACTIVE: frozenset({ResourceState.UPDATING, ResourceState.DEGRADED, ResourceState.TERMINATING}),
+    ResourceState.PROVISIONING: frozenset(
+        {ResourceState.ACTIVE, ResourceState.FAILED, ResourceState.DEGRADED}
+    ),
+    ResourceState.ACTIVE: frozenset(
+        {ResourceState.UPDATING, ResourceState.DEGRADED, ResourceState.TERMINATING}
+    ),
     ResourceState.UPDATING: frozenset({ResourceState.ACTIVE, ResourceState.DEGRADED, ResourceState.FAILED}),
     ResourceState.DEGRADED: frozenset(
         {ResourceState.ACTIVE, ResourceState.UPDATING, ResourceState.TERMINATING, ResourceState.FAILED}
@@ -110,7 +136,12 @@ RESOURCE_TRANSITIONS: dict[str, frozenset[str]] = {
     ResourceState.TERMINATING: frozenset({ResourceState.TERMINATED, ResourceState.FAILED}),
     # A failed resource can be retried, updated in place, or torn down.
     ResourceState.FAILED: frozenset(
-        {ResourceState.PROVISIONING, ResourceState.UPDATING, ResourceState.TERMINATING, ResourceState.TERMINATED}
+        {
+            ResourceState.PROVISIONING,
+            ResourceState.UPDATING,
+            ResourceState.TERMINATING,
+            ResourceState.TERMINATED,
+        }
     ),
     ResourceState.TERMINATED: frozenset(),
 }

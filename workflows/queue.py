@@ -15,9 +15,8 @@ def enqueue(task_path: str, *args: Any, group: str | None = None) -> None:
     """
 
     def send() -> None:
-        from django_q.tasks import async_task
-
         from django.conf import settings
+        from django_q.tasks import async_task
 
         # Read at send time (not django-q2's import-time copy) so tests can switch sync mode per test.
         options: dict[str, Any] = {"save": False, "sync": bool(settings.Q_CLUSTER.get("sync"))}

@@ -69,16 +69,16 @@ def _parse_roles(section: Any) -> dict[str, frozenset[str]]:
         for index, entry in enumerate(section):
             if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
                 raise ImproperlyConfigured(f"admin-config.yaml: rbac.roles[{index}] needs a name")
-            perms = _strings(entry.get("permissions", []), f"rbac.roles[{index}].permissions")
-            roles[entry["name"]] = frozenset(perms)
+            listed = _strings(entry.get("permissions", []), f"rbac.roles[{index}].permissions")
+            roles[entry["name"]] = frozenset(listed)
     elif isinstance(section, dict):
         for name, entry in section.items():
             perms_value = entry.get("permissions", []) if isinstance(entry, dict) else entry
             roles[str(name)] = frozenset(_strings(perms_value, f"rbac.roles.{name}"))
     else:
         raise ImproperlyConfigured("admin-config.yaml: rbac.roles must be a list or a mapping")
-    for name, perms in roles.items():
-        for perm in perms:
+    for name, granted in roles.items():
+        for perm in granted:
             if perm != "*" and perm.count(":") != 1:
                 raise ImproperlyConfigured(f"admin-config.yaml: role {name}: {perm!r} is not <area>:<verb>")
     return roles

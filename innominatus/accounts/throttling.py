@@ -25,7 +25,7 @@ class _CacheThrottle(SimpleRateThrottle):
         return client_ip(request) or "unknown"
 
     def get_rate(self) -> str | None:
-        return settings.RATE_LIMITS.get(self.scope)
+        return settings.RATE_LIMITS.get(self.scope or "")
 
 
 class UserRateThrottle(_CacheThrottle):

@@ -7,7 +7,6 @@ server process, and each has a short timeout so that a hung database cannot hang
 import dataclasses
 import datetime
 import functools
-from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
 from django.conf import settings
@@ -19,10 +18,12 @@ from django.utils import timezone
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable, ServiceWarning
 
+from ops.health.executor import DaemonThreadExecutor
+
 WORKER_SEEN_SECONDS = 60
 
 # One thread per server process: database checks share its connection instead of opening one per probe.
-EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health-check")
+EXECUTOR = DaemonThreadExecutor("health-check")
 
 
 def _timeout() -> datetime.timedelta:

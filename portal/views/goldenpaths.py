@@ -49,7 +49,9 @@ def _hidden_application(request: HttpRequest, form: GoldenPathForm) -> str | Non
 def _field_errors(form: GoldenPathForm, exc: WorkflowValidationError) -> None:
     for problem in exc.problems:
         name = problem.path.removeprefix("parameters.")
-        message = problem.message + (f" — {problem.suggestion}" if problem.suggestion else "")
+        # Next to its field the message need not repeat which parameter it is about.
+        message = problem.message.removeprefix(f"parameter '{name}': ")
+        message += f" — {problem.suggestion}" if problem.suggestion else ""
         form.add_error(name if name in form.fields else None, message)
 
 

@@ -127,6 +127,10 @@ def _param_value(endpoint: Endpoint, param: str, scope: str, world: World) -> st
         return str(world.executions[scope].pk)
     if basename == "resource" and param == "pk":
         return str(world.resources[scope].pk)
+    if basename == "goldenpath" and param == "name":
+        from workflows.goldenpaths.catalog import golden_paths
+
+        return sorted(golden_paths())[0]
     if (
         endpoint.url_name in ("api-profile-api-key-detail", "api-admin-user-api-key-detail")
         and param == "name"

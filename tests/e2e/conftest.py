@@ -1,5 +1,6 @@
 """Real processes for end-to-end tests: qcluster workers and gunicorn against the test database."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -63,7 +64,9 @@ class Processes:
         self.log_dir = log_dir
         self.children: list[subprocess.Popen[bytes]] = []
 
-    def start(self, *args: str, name: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        self, *args: str, name: str, extra_env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
         child = subprocess.Popen(
             list(args),
@@ -114,10 +117,8 @@ class Processes:
 
 
 def with_group(child: subprocess.Popen[bytes], sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(child.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _answers(url: str) -> bool:

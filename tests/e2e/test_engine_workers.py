@@ -69,7 +69,9 @@ steps:
 """
     )
     running = wait_until(
-        lambda: StepExecution.objects.filter(execution=execution, status=StepStatus.RUNNING, attempt=1).first(),
+        lambda: StepExecution.objects.filter(
+            execution=execution, status=StepStatus.RUNNING, attempt=1
+        ).first(),
         timeout=30,
         what="the step to start",
     )
@@ -80,9 +82,12 @@ steps:
     long = step(done, "long")
     assert done.status == ExecutionStatus.COMPLETED, done.error_message
     assert long.attempt == 2
-    assert "stopped heartbeating" in long.logs.values_list("message", flat=True).filter(
-        message__contains="stopped heartbeating"
-    ).first()
+    assert (
+        "stopped heartbeating"
+        in long.logs.values_list("message", flat=True)
+        .filter(message__contains="stopped heartbeating")
+        .first()
+    )
 
 
 def test_killed_worker_without_retries_fails_with_an_explanation(processes: Processes) -> None:
@@ -123,7 +128,9 @@ steps:
     ids = [execution.pk for execution in launched]
 
     def all_done() -> bool:
-        return WorkflowExecution.objects.filter(pk__in=ids, status=ExecutionStatus.COMPLETED).count() == len(ids)
+        return WorkflowExecution.objects.filter(pk__in=ids, status=ExecutionStatus.COMPLETED).count() == len(
+            ids
+        )
 
     wait_until(all_done, timeout=300, interval=0.5, what="200 workflows to complete")
     for execution_id in ids:
@@ -134,9 +141,13 @@ steps:
 def test_timeout_cancel_approval_and_retry_on_real_workers(processes: Processes, tmp_path: Path) -> None:
     processes.qcluster("a", workers=2)
     user = get_user_model().objects.create_user("operator")
-    timed = launch("metadata: {name: t}\nsteps: [{name: slow, type: script, timeout: 2s, script: 'sleep 120'}]")
+    timed = launch(
+        "metadata: {name: t}\nsteps: [{name: slow, type: script, timeout: 2s, script: 'sleep 120'}]"
+    )
     cancelled = launch("metadata: {name: c}\nsteps: [{name: slow, type: script, script: 'sleep 120'}]")
-    gated = launch("metadata: {name: g}\nsteps: [{name: gate, type: noop, when: manual}, {name: after, type: noop}]")
+    gated = launch(
+        "metadata: {name: g}\nsteps: [{name: gate, type: noop, when: manual}, {name: after, type: noop}]"
+    )
     flag = tmp_path / "fixed"
     broken = launch(
         f"metadata: {{name: r}}\nsteps: [{{name: a, type: noop, outputs: {{v: '1'}}, config: {{outputs: {{v: '1'}}}}}},"
@@ -150,7 +161,9 @@ def test_timeout_cancel_approval_and_retry_on_real_workers(processes: Processes,
     executions.cancel_execution(execution=cancelled, user=user)
     wait_until(lambda: step(cancelled, "slow").status == StepStatus.CANCELLED, timeout=15, what="the stop")
 
-    wait_until(lambda: finished(gated) or gated.status == ExecutionStatus.WAITING, timeout=30, what="the gate")
+    wait_until(
+        lambda: finished(gated) or gated.status == ExecutionStatus.WAITING, timeout=30, what="the gate"
+    )
     executions.approve_step(execution=gated, user=user, comment="ship it")
     done = wait_until(lambda: finished(gated), timeout=30, what="the approved run")
     assert done.status == ExecutionStatus.COMPLETED

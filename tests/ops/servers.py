@@ -1,5 +1,6 @@
 """Real processes for the end-to-end ops tests: a throwaway PostgreSQL, gunicorn and qcluster."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -21,7 +22,9 @@ VENV_BIN = REPO / ".venv" / "bin"
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
-def wait_for(predicate: Callable[[], Any], *, timeout: float = 30, interval: float = 0.2, what: str = "") -> Any:
+def wait_for(
+    predicate: Callable[[], Any], *, timeout: float = 30, interval: float = 0.2, what: str = ""
+) -> Any:
     """Poll until `predicate` returns something truthy; fail with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -33,11 +36,13 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float = 30, interval: flo
         time.sleep(interval)
 
 
-def http(url: str, *, method: str = "GET", headers: dict[str, str] | None = None, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+def http(
+    url: str, *, method: str = "GET", headers: dict[str, str] | None = None, timeout: float = 10
+) -> tuple[int, dict[str, str], bytes]:
     """(status, headers, body) of one request; HTTP errors are answers too."""
     request = urllib.request.Request(url, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback test server
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read()
@@ -60,16 +65,22 @@ class TempPostgres:
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
             self._as_postgres = ["runuser", "-u", "postgres", "--"]
-        self._run([str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
+        self._run(
+            [str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+        )
 
     def _run(self, argv: list[str]) -> None:
-        result = subprocess.run([*self._as_postgres, *argv], capture_output=True, text=True, timeout=120, cwd=self.root)
+        result = subprocess.run(
+            [*self._as_postgres, *argv], capture_output=True, text=True, timeout=120, cwd=self.root
+        )
         if result.returncode != 0:
             raise RuntimeError(f"{argv[0]} failed: {result.stdout}\n{result.stderr}")
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start"])
+        self._run(
+            [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start"]
+        )
 
     def stop(self) -> None:
         self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
@@ -77,22 +88,28 @@ class TempPostgres:
     def psql(self, sql: str, database: str = "postgres") -> str:
         result = subprocess.run(
             ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database, "-qAtc", sql],
-            capture_output=True, text=True, timeout=60, check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
         )
         return result.stdout.strip()
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):
             self.stop()
-        except RuntimeError:
-            pass
         shutil.rmtree(self.root, ignore_errors=True)
 
 
 def manage(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run manage.py with `env`; raise with its output when it fails."""
     result = subprocess.run(
-        [str(VENV_BIN / "python"), "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+        [str(VENV_BIN / "python"), "manage.py", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     if result.returncode != 0:
         raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -105,7 +122,9 @@ class Server:
     def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
         self.log = log
         self._handle = log.open("wb")
-        self.process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=self._handle, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            argv, cwd=REPO, env=env, stdout=self._handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def output(self) -> str:
         self._handle.flush()
@@ -126,7 +145,9 @@ def gunicorn(port: int, env: dict[str, str], log: Path, *, workers: int = 2) -> 
     """gunicorn with the project's config on 127.0.0.1:`port`, answering once /health answers."""
     env = {**env, "PORT": str(port), "BIND_ADDRESS": "127.0.0.1", "GUNICORN_WORKERS": str(workers)}
     server = Server(
-        [str(VENV_BIN / "gunicorn"), "-c", "innominatus/gunicorn_conf.py", "innominatus.wsgi:application"], env, log
+        [str(VENV_BIN / "gunicorn"), "-c", "innominatus/gunicorn_conf.py", "innominatus.wsgi:application"],
+        env,
+        log,
     )
 
     def up() -> bool:

@@ -22,12 +22,20 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _execution(age_days: int, status: str, logs: int = 3) -> WorkflowExecution:
     moment = timezone.now() - timedelta(days=age_days)
     execution = WorkflowExecution.objects.create(
-        app_name="shop", workflow_name="deploy", status=status, definition={},
-        created_at=moment, started_at=moment, completed_at=moment if status != "running" else None,
+        app_name="shop",
+        workflow_name="deploy",
+        status=status,
+        definition={},
+        created_at=moment,
+        started_at=moment,
+        completed_at=moment if status != "running" else None,
     )
-    step = StepExecution.objects.create(execution=execution, name="s1", step_type="script", position=0, status="completed")
+    step = StepExecution.objects.create(
+        execution=execution, name="s1", step_type="script", position=0, status="completed"
+    )
     StepLog.objects.bulk_create(
-        StepLog(execution=execution, step=step, seq=i, message=f"line {i}", created_at=moment) for i in range(logs)
+        StepLog(execution=execution, step=step, seq=i, message=f"line {i}", created_at=moment)
+        for i in range(logs)
     )
     return execution
 
@@ -43,11 +51,21 @@ def history(make_user: Any) -> dict[str, Any]:
         Task.objects.create(
             id=name, name=name, func="ops.tasks.run_cleanup", started=stopped, stopped=stopped, success=True
         )
-    Session.objects.create(session_key="expired", session_data="x", expire_date=timezone.now() - timedelta(days=1))
-    Session.objects.create(session_key="live", session_data="x", expire_date=timezone.now() + timedelta(days=1))
+    Session.objects.create(
+        session_key="expired", session_data="x", expire_date=timezone.now() - timedelta(days=1)
+    )
+    Session.objects.create(
+        session_key="live", session_data="x", expire_date=timezone.now() + timedelta(days=1)
+    )
     user = make_user("keyowner")
     ApiKey.objects.create(user=user, name="old", prefix="inn_old", key_hash="a" * 64, expires_at=long_ago)
-    ApiKey.objects.create(user=user, name="live", prefix="inn_new", key_hash="b" * 64, expires_at=timezone.now() + timedelta(days=9))
+    ApiKey.objects.create(
+        user=user,
+        name="live",
+        prefix="inn_new",
+        key_hash="b" * 64,
+        expires_at=timezone.now() + timedelta(days=9),
+    )
     return {"old": [old_done.id, old_failed.id], "kept": [old_running.id, recent.id]}
 
 

@@ -1,12 +1,22 @@
 """/health and /ready from a real gunicorn against a PostgreSQL that this test stops and starts."""
 
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.ops.servers import Server, TempPostgres, free_port, gunicorn, http_json, manage, subprocess_env, wait_for
+from tests.ops.servers import (
+    Server,
+    TempPostgres,
+    free_port,
+    gunicorn,
+    http_json,
+    manage,
+    subprocess_env,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -28,8 +38,15 @@ def postgres() -> Iterator[TempPostgres]:
 def web(postgres: TempPostgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Server]]:
     logs = tmp_path_factory.mktemp("probes")
     env = subprocess_env(
-        DB_HOST="127.0.0.1", DB_PORT=postgres.port, DB_USER="postgres", DB_NAME="idp_probe", DB_PASSWORD="",
-        Q_SYNC="true", PROMETHEUS_MULTIPROC_DIR=logs / "metrics", HEALTH_CHECK_TIMEOUT="1.5", DB_CONNECT_TIMEOUT="2",
+        DB_HOST="127.0.0.1",
+        DB_PORT=postgres.port,
+        DB_USER="postgres",
+        DB_NAME="idp_probe",
+        DB_PASSWORD="",
+        Q_SYNC="true",
+        PROMETHEUS_MULTIPROC_DIR=logs / "metrics",
+        HEALTH_CHECK_TIMEOUT="1.5",
+        DB_CONNECT_TIMEOUT="2",
     )
     manage("migrate", "--noinput", env=env)
     port = free_port()
@@ -70,7 +87,8 @@ def test_probes_follow_the_database_down_and_back(postgres: TempPostgres, web: t
 def test_ready_is_503_while_a_migration_is_unapplied(postgres: TempPostgres, web: tuple[str, Server]) -> None:
     url, _ = web
     row = postgres.psql(
-        "DELETE FROM django_migrations WHERE app = 'ops' AND name = '0001_initial' RETURNING id, applied", "idp_probe"
+        "DELETE FROM django_migrations WHERE app = 'ops' AND name = '0001_initial' RETURNING id, applied",
+        "idp_probe",
     )
     migration_id, applied = row.split("|")
     try:
@@ -81,8 +99,42 @@ def test_ready_is_503_while_a_migration_is_unapplied(postgres: TempPostgres, web
         assert status == 200 and health["checks"]["migrations"]["status"] == "degraded"
     finally:
         postgres.psql(
-            f"INSERT INTO django_migrations (id, app, name, applied) VALUES ({migration_id}, 'ops', '0001_initial', '{applied}')",
+            "INSERT INTO django_migrations (id, app, name, applied)"
+            f" VALUES ({migration_id}, 'ops', '0001_initial', '{applied}')",
             "idp_probe",
         )
     status, ready = http_json(f"{url}/ready")
-    assert status == 200 and ready == {"ready": True, "timestamp": ready["timestamp"], "message": "Service is ready"}
+    assert status == 200 and ready == {
+        "ready": True,
+        "timestamp": ready["timestamp"],
+        "message": "Service is ready",
+    }
+
+
+def test_a_hung_database_cannot_hang_the_probes(tmp_path: Path) -> None:
+    # A listener that completes TCP handshakes but never says a word, like a wedged database host.
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(64)
+    env = subprocess_env(
+        DB_HOST="127.0.0.1",
+        DB_PORT=hung.getsockname()[1],
+        DB_NAME="idp_hung",
+        DB_CONNECT_TIMEOUT="30",
+        HEALTH_CHECK_TIMEOUT="1",
+        Q_SYNC="true",
+        PROMETHEUS_MULTIPROC_DIR=tmp_path / "metrics",
+    )
+    port = free_port()
+    server = gunicorn(port, env, tmp_path / "gunicorn.log", workers=1)
+    try:
+        for path in ("/health", "/ready"):
+            started = time.monotonic()
+            status, body = http_json(f"http://127.0.0.1:{port}{path}", timeout=15)
+            elapsed = time.monotonic() - started
+            assert status == 503, body
+            assert elapsed < 4, f"{path} took {elapsed:.1f}s"
+        assert "Timed out after 1 seconds" in body["message"]
+    finally:
+        server.stop()
+        hung.close()

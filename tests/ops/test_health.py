@@ -69,7 +69,10 @@ def test_ready_fails_with_an_unapplied_migration_and_recovers(client: Client) ->
     assert ready.status_code == 200
     assert ready.json()["ready"] is True and ready.json()["timestamp"].endswith("Z")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, app, name, applied FROM django_migrations WHERE app = 'ops' AND name = %s", ["0001_initial"])
+        cursor.execute(
+            "SELECT id, app, name, applied FROM django_migrations WHERE app = 'ops' AND name = %s",
+            ["0001_initial"],
+        )
         row = cursor.fetchone()
         cursor.execute("DELETE FROM django_migrations WHERE id = %s", [row[0]])
     try:
@@ -82,7 +85,9 @@ def test_ready_fails_with_an_unapplied_migration_and_recovers(client: Client) ->
         assert health.json()["checks"]["migrations"]["status"] == "degraded"
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("INSERT INTO django_migrations (id, app, name, applied) VALUES (%s, %s, %s, %s)", row)
+            cursor.execute(
+                "INSERT INTO django_migrations (id, app, name, applied) VALUES (%s, %s, %s, %s)", row
+            )
     ready = client.get("/ready")
     assert ready.status_code == 200
     assert ready.json()["ready"] is True and ready.json()["message"] == "Service is ready"

@@ -15,9 +15,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_a_lock_is_exclusive_across_connections_and_released_after_the_block() -> None:
     with command_lock("innominatus:test"):
-        with pytest.raises(LockHeld):
-            with command_lock("innominatus:test"):
-                pass
+        with pytest.raises(LockHeld), command_lock("innominatus:test"):
+            pass
         with command_lock("innominatus:other"):
             pass
     with command_lock("innominatus:test"):
@@ -36,9 +35,8 @@ def test_a_lock_held_in_another_thread_is_seen() -> None:
     worker.start()
     holding.wait(10)
     try:
-        with pytest.raises(LockHeld):
-            with command_lock("innominatus:thread"):
-                pass
+        with pytest.raises(LockHeld), command_lock("innominatus:thread"):
+            pass
     finally:
         release.set()
         worker.join()
@@ -62,9 +60,8 @@ def test_the_api_answers_503_with_retry_after_during_a_restore(client: Client, m
         # Probes keep answering so that the orchestrator does not restart the pods.
         assert client.get("/health").status_code in (200, 503)
         assert client.get("/metrics").status_code == 200
-        with pytest.raises(LockHeld):
-            with maintenance.hold():
-                pass
+        with pytest.raises(LockHeld), maintenance.hold():
+            pass
     assert not maintenance.is_active()
     assert client.get("/api/workflows").status_code != 503
 

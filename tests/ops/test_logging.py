@@ -83,7 +83,9 @@ def test_secrets_in_arguments_extras_and_tracebacks_never_reach_the_output(captu
     try:
         raise RuntimeError("login failed with password=opensesame")
     except RuntimeError:
-        log.exception("call with %s", "Authorization: Bearer abc.def.ghi", extra={"dsn": "redis://u:pw123@r:6379"})
+        log.exception(
+            "call with %s", "Authorization: Bearer abc.def.ghi", extra={"dsn": "redis://u:pw123@r:6379"}
+        )
     output = captured.getvalue()
     for secret in ("opensesame", "abc.def.ghi", "pw123"):
         assert secret not in output
@@ -92,7 +94,9 @@ def test_secrets_in_arguments_extras_and_tracebacks_never_reach_the_output(captu
 
 
 @pytest.mark.django_db
-def test_requests_write_one_access_line_with_request_fields(client: Client, captured: io.StringIO, make_user: Any) -> None:
+def test_requests_write_one_access_line_with_request_fields(
+    client: Client, captured: io.StringIO, make_user: Any
+) -> None:
     make_user("alice")
     client.login(username="alice", password="pw-alice")
     client.get("/api/grafana/dashboards/innominatus", HTTP_X_REQUEST_ID="req-123")

@@ -59,12 +59,16 @@ def test_execution_signals_move_the_workflow_counters_and_histogram() -> None:
         )
     }
     completed_before = value("innominatus_workflow_duration_seconds_count", status="completed")
-    signals.execution_started.send(WorkflowExecution, execution_id="wf-1", app_name="a", workflow_name="deploy")
+    signals.execution_started.send(
+        WorkflowExecution, execution_id="wf-1", app_name="a", workflow_name="deploy"
+    )
     signals.execution_finished.send(WorkflowExecution, execution=None, status="completed", duration=12.5)
     signals.execution_finished.send(WorkflowExecution, execution=None, status="failed", duration=3.0)
     assert value("innominatus_workflows_started_total") == before["innominatus_workflows_started_total"] + 1
     assert value("innominatus_workflows_executed_total") == before["innominatus_workflows_executed_total"] + 2
-    assert value("innominatus_workflows_succeeded_total") == before["innominatus_workflows_succeeded_total"] + 1
+    assert (
+        value("innominatus_workflows_succeeded_total") == before["innominatus_workflows_succeeded_total"] + 1
+    )
     assert value("innominatus_workflows_failed_total") == before["innominatus_workflows_failed_total"] + 1
     assert value("innominatus_workflow_duration_seconds_count", status="completed") == completed_before + 1
     assert value("innominatus_workflow_duration_seconds_bucket", status="completed", le="15.0") >= 1
@@ -74,7 +78,9 @@ def test_step_and_resource_signals_move_the_orchestration_metrics() -> None:
     step = SimpleNamespace(step_type="terraform")
     before = value("innominatus_step_duration_seconds_count", type="terraform", status="completed")
     signals.step_finished.send(StepExecution, step=step, status="completed", duration=42.0)
-    assert value("innominatus_step_duration_seconds_count", type="terraform", status="completed") == before + 1
+    assert (
+        value("innominatus_step_duration_seconds_count", type="terraform", status="completed") == before + 1
+    )
 
     resource = SimpleNamespace(provider="builtin-postgres", resource_type="postgres")
     labels = {"provider": "builtin-postgres", "type": "postgres"}
@@ -116,7 +122,9 @@ def test_route_templates_never_carry_raw_values(route: str, template: str) -> No
 
 
 @pytest.mark.django_db
-def test_http_requests_are_counted_by_route_template_and_5xx_as_errors(client: Client, monkeypatch: Any) -> None:
+def test_http_requests_are_counted_by_route_template_and_5xx_as_errors(
+    client: Client, monkeypatch: Any
+) -> None:
     from ops import maintenance
 
     route = {"method": "GET", "route": "/api/workflows/{id}"}
@@ -130,7 +138,10 @@ def test_http_requests_are_counted_by_route_template_and_5xx_as_errors(client: C
     assert after == not_found + 1
     unmatched = value("innominatus_http_requests_total", method="GET", route="<unmatched>", status="404")
     client.get("/no/such/page/12345")
-    assert value("innominatus_http_requests_total", method="GET", route="<unmatched>", status="404") == unmatched + 1
+    assert (
+        value("innominatus_http_requests_total", method="GET", route="<unmatched>", status="404")
+        == unmatched + 1
+    )
 
     errors = value("innominatus_http_errors_total", status="503", **route)
     monkeypatch.setattr(maintenance, "is_active", lambda *a, **k: True)
@@ -147,20 +158,21 @@ def test_metrics_page_has_the_documented_names_and_db_aliases_move(client: Clien
     queries = sample(first, "innominatus_db_queries_total")
     WorkflowExecution.objects.count()
     assert sample(scrape(client), "innominatus_db_queries_total") > queries
-    info = [labels for name, labels in first if name == "innominatus_build_info"][0]
+    info = next(labels for name, labels in first if name == "innominatus_build_info")
     assert dict(info)["version"] == buildinfo.version()
 
 
-def test_build_commit_comes_from_git_commit_and_is_never_hard_coded(monkeypatch: Any) -> None:
+def test_build_commit_comes_from_git_commit_and_is_never_hard_coded(settings: Any) -> None:
     buildinfo.commit.cache_clear()
-    monkeypatch.setenv("GIT_COMMIT", "0123456789ab")
+    settings.GIT_COMMIT = "0123456789ab"
     try:
         assert buildinfo.commit() == "0123456789ab"
     finally:
         buildinfo.commit.cache_clear()
-    monkeypatch.delenv("GIT_COMMIT")
+    settings.GIT_COMMIT = ""
     try:
         assert buildinfo.commit() != "0123456789ab"
+        assert buildinfo.commit() == "unknown" or len(buildinfo.commit()) == 12
     finally:
         buildinfo.commit.cache_clear()
 
@@ -171,14 +183,24 @@ def test_cluster_gauges_count_active_work_from_the_database(client: Client) -> N
     old = WorkflowExecution.objects.create(
         app_name="a", workflow_name="w", status="running", definition={}, started_at=now - timedelta(hours=3)
     )
-    WorkflowExecution.objects.create(app_name="a", workflow_name="w", status="running", definition={}, started_at=now)
+    WorkflowExecution.objects.create(
+        app_name="a", workflow_name="w", status="running", definition={}, started_at=now
+    )
     WorkflowExecution.objects.create(app_name="a", workflow_name="w", status="completed", definition={})
     StepExecution.objects.create(
-        execution=old, name="s", step_type="script", position=0, status="running",
+        execution=old,
+        name="s",
+        step_type="script",
+        position=0,
+        status="running",
         lease_expires_at=now - timedelta(minutes=1),
     )
-    ResourceInstance.objects.create(app_name="a", resource_name="db", resource_type="postgres", state="requested")
-    ResourceInstance.objects.create(app_name="a", resource_name="db2", resource_type="postgres", state="provisioning")
+    ResourceInstance.objects.create(
+        app_name="a", resource_name="db", resource_type="postgres", state="requested"
+    )
+    ResourceInstance.objects.create(
+        app_name="a", resource_name="db2", resource_type="postgres", state="provisioning"
+    )
     ResourceInstance.objects.create(app_name="a", resource_name="c", resource_type="redis", state="active")
 
     samples = scrape(client)

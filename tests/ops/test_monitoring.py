@@ -33,7 +33,13 @@ REQUIRED_PANELS = [
     "Memory",
     "CPU",
 ]
-ALERTS = {"InnominatusDown", "HighWorkflowFailureRate", "DatabaseConnectionIssue", "WorkflowsStuck", "HighHTTPErrorRate"}
+ALERTS = {
+    "InnominatusDown",
+    "HighWorkflowFailureRate",
+    "DatabaseConnectionIssue",
+    "WorkflowsStuck",
+    "HighHTTPErrorRate",
+}
 # Series that only Prometheus itself produces.
 PROMETHEUS_SERIES = {"up"}
 
@@ -73,9 +79,7 @@ def test_the_dashboard_has_the_documented_panels() -> None:
 @pytest.mark.django_db
 def test_every_metric_the_dashboard_and_alerts_query_is_exported(client: Client) -> None:
     exported = _exported(client) | PROMETHEUS_SERIES
-    expressions = [
-        target["expr"] for panel in _dashboard()["panels"] for target in panel.get("targets", [])
-    ]
+    expressions = [target["expr"] for panel in _dashboard()["panels"] for target in panel.get("targets", [])]
     rules = yaml.safe_load(alert_rules_path().read_text())
     expressions += [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
     used = set().union(*(_metric_names(expression) for expression in expressions))

@@ -23,6 +23,7 @@ NAME_PARAMETER = OpenApiParameter(
     "name", OpenApiTypes.STR, OpenApiParameter.PATH, description="Golden path name."
 )
 
+
 class GoldenPathSerializer(serializers.Serializer):
     """A golden path in the catalogue, with its parameter schema."""
 

@@ -65,11 +65,19 @@ def _entry(name: str, raw: Any, base_dir: Path) -> GoldenPath:
     entry = {"workflow": raw} if isinstance(raw, str) else dict(raw or {})
     workflow_file = entry.get("workflow")
     if not isinstance(workflow_file, str) or not workflow_file:
-        raise WorkflowValidationError([Problem(f"goldenpaths.{name}.workflow", "a workflow file is required", "required")])
+        raise WorkflowValidationError(
+            [Problem(f"goldenpaths.{name}.workflow", "a workflow file is required", "required")]
+        )
     path = (base_dir / workflow_file).resolve()
     if not path.is_file():
         raise WorkflowValidationError(
-            [Problem(f"goldenpaths.{name}.workflow", f"workflow file {workflow_file} does not exist", "missing-file")]
+            [
+                Problem(
+                    f"goldenpaths.{name}.workflow",
+                    f"workflow file {workflow_file} does not exist",
+                    "missing-file",
+                )
+            ]
         )
     workflow = load_workflow(path.read_text(), known_step_types=known_step_types(), name=name)
     parameters = _merge_parameters(workflow, entry)
@@ -99,7 +107,8 @@ def load_catalog_file(path: Path) -> dict[str, GoldenPath]:
             paths[str(name)] = _entry(str(name), raw, path.parent)
         except WorkflowValidationError as exc:
             problems.extend(
-                Problem(f"{path.name}: {name}: {p.path}", p.message, p.code, p.suggestion) for p in exc.problems
+                Problem(f"{path.name}: {name}: {p.path}", p.message, p.code, p.suggestion)
+                for p in exc.problems
             )
     if problems:
         raise WorkflowValidationError(problems)

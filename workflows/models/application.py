@@ -36,7 +36,9 @@ class DeploymentRevision(models.Model):
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="revisions")
     number = models.PositiveIntegerField()
     spec = models.JSONField(help_text="Canonical Score workload, without extension keys.")
-    extensions = models.JSONField(default=dict, blank=True, help_text="The original's `workflows`/`environment`.")
+    extensions = models.JSONField(
+        default=dict, blank=True, help_text="The original's `workflows`/`environment`."
+    )
     source = models.TextField(blank=True, default="", help_text="The document as submitted.")
     content_hash = models.CharField(max_length=64)
     comment = models.CharField(max_length=500, blank=True, default="")

@@ -7,12 +7,16 @@ from django.utils import timezone
 class ResourceBinding(models.Model):
     """One workload's use of a resource under its own name; a shared resource has one binding per user."""
 
-    resource = models.ForeignKey("workflows.ResourceInstance", on_delete=models.CASCADE, related_name="bindings")
+    resource = models.ForeignKey(
+        "workflows.ResourceInstance", on_delete=models.CASCADE, related_name="bindings"
+    )
     application = models.ForeignKey(
         "workflows.Application", null=True, blank=True, on_delete=models.SET_NULL, related_name="bindings"
     )
     app_name = models.CharField(max_length=253)
-    resource_name = models.CharField(max_length=253, help_text="The key under `resources:` in that workload's spec.")
+    resource_name = models.CharField(
+        max_length=253, help_text="The key under `resources:` in that workload's spec."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -31,7 +35,11 @@ class ManifestSet(models.Model):
     """The Kubernetes objects one deploy applied (or only rendered); Secret values are masked here."""
 
     application = models.ForeignKey(
-        "workflows.Application", null=True, blank=True, on_delete=models.SET_NULL, related_name="manifest_sets"
+        "workflows.Application",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="manifest_sets",
     )
     app_name = models.CharField(max_length=253, db_index=True)
     revision = models.ForeignKey(

@@ -14,7 +14,9 @@ class EphemeralEnvironment(models.Model):
 
     name = models.CharField(max_length=253)
     app_name = models.CharField(max_length=253)
-    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     golden_path = models.CharField(max_length=200)
     parameters = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)

@@ -6,7 +6,12 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from workflows.choices import EXECUTION_TERMINAL_STATUSES, EXECUTION_TRANSITIONS, ExecutionStatus, check_transition
+from workflows.choices import (
+    EXECUTION_TERMINAL_STATUSES,
+    EXECUTION_TRANSITIONS,
+    ExecutionStatus,
+    check_transition,
+)
 
 
 def new_execution_id() -> str:
@@ -23,7 +28,9 @@ class WorkflowExecution(models.Model):
     )
     # Kept as text so history survives the application's deletion (operators query it directly).
     app_name = models.CharField(max_length=253, db_index=True)
-    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     workflow_name = models.CharField(max_length=200, db_index=True)
     status = models.CharField(max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.PENDING)
     definition = models.JSONField(help_text="Snapshot of the workflow definition this run executes.")
@@ -32,13 +39,23 @@ class WorkflowExecution(models.Model):
     outputs = models.JSONField(default=dict, blank=True)
     error_message = models.TextField(blank=True, default="")
     revision = models.ForeignKey(
-        "workflows.DeploymentRevision", null=True, blank=True, on_delete=models.SET_NULL, related_name="executions"
+        "workflows.DeploymentRevision",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="executions",
     )
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="retries",
         help_text="The execution this one retries.",
     )
-    trigger = models.CharField(max_length=32, default="api", help_text="What started it: api, spec, golden-path, …")
+    trigger = models.CharField(
+        max_length=32, default="api", help_text="What started it: api, spec, golden-path, …"
+    )
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

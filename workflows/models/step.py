@@ -4,19 +4,29 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from workflows.choices import STEP_TERMINAL_STATUSES, STEP_TRANSITIONS, LogStream, StepStatus, check_transition
+from workflows.choices import (
+    STEP_TERMINAL_STATUSES,
+    STEP_TRANSITIONS,
+    LogStream,
+    StepStatus,
+    check_transition,
+)
 
 
 class StepExecution(models.Model):
     """One step of an execution; claimed by a worker under a heartbeated lease while it runs."""
 
-    execution = models.ForeignKey("workflows.WorkflowExecution", on_delete=models.CASCADE, related_name="steps")
+    execution = models.ForeignKey(
+        "workflows.WorkflowExecution", on_delete=models.CASCADE, related_name="steps"
+    )
     name = models.CharField(max_length=200)
     step_type = models.CharField(max_length=64)
     position = models.PositiveIntegerField(help_text="Order in the workflow file.")
     status = models.CharField(max_length=16, choices=StepStatus.choices, default=StepStatus.PENDING)
     depends_on = models.JSONField(default=list, blank=True, help_text="Effective dependencies (step names).")
-    config = models.JSONField(default=dict, blank=True, help_text="Rendered configuration of the last attempt.")
+    config = models.JSONField(
+        default=dict, blank=True, help_text="Rendered configuration of the last attempt."
+    )
     outputs = models.JSONField(default=dict, blank=True)
     error_message = models.TextField(blank=True, default="")
     skip_reason = models.CharField(max_length=500, blank=True, default="")
@@ -84,9 +94,15 @@ class StepLog(models.Model):
     """One log line of a step; append-only and sequence-numbered so a live tail is one indexed query."""
 
     id = models.BigAutoField(primary_key=True)
-    execution = models.ForeignKey("workflows.WorkflowExecution", on_delete=models.CASCADE, related_name="logs")
-    step = models.ForeignKey(StepExecution, null=True, blank=True, on_delete=models.CASCADE, related_name="logs")
-    seq = models.PositiveIntegerField(help_text="Line number within the step (or execution for engine lines).")
+    execution = models.ForeignKey(
+        "workflows.WorkflowExecution", on_delete=models.CASCADE, related_name="logs"
+    )
+    step = models.ForeignKey(
+        StepExecution, null=True, blank=True, on_delete=models.CASCADE, related_name="logs"
+    )
+    seq = models.PositiveIntegerField(
+        help_text="Line number within the step (or execution for engine lines)."
+    )
     stream = models.CharField(max_length=8, choices=LogStream.choices, default=LogStream.STDOUT)
     level = models.CharField(max_length=10, default="info")
     message = models.TextField()

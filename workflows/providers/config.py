@@ -88,7 +88,8 @@ def parse(document: Any, base: Path) -> PlatformConfig:
     if not isinstance(deploy, Mapping):
         raise _fail("deploy must be a mapping")
     if not isinstance(environment, Mapping) or not all(
-        isinstance(key, str) and isinstance(value, str | int | float | bool) for key, value in environment.items()
+        isinstance(key, str) and isinstance(value, str | int | float | bool)
+        for key, value in environment.items()
     ):
         raise _fail("environment must map names to plain values")
     return PlatformConfig(

@@ -20,6 +20,7 @@ from workflows.providers.model import (
     CATEGORIES,
     GENERATED_KINDS,
     OPERATIONS,
+    RESOURCE_KINDS,
     GeneratedValue,
     OperationRoute,
     OutputSpec,
@@ -112,7 +113,9 @@ def _workflows(raw: Any, directory: Path, problems: list[str]) -> dict[str, Prov
             problems.append(f"{where}: workflow file {file!r} does not exist in {directory}")
             continue
         try:
-            definition = load_workflow(path.read_text(encoding="utf-8"), known_step_types=step_types, name=name)
+            definition = load_workflow(
+                path.read_text(encoding="utf-8"), known_step_types=step_types, name=name
+            )
         except WorkflowValidationError as exc:
             problems.append(f"{where} ({file}) is invalid: {exc}")
             continue
@@ -137,7 +140,8 @@ def _route(raw: Any, where: str, problems: list[str]) -> OperationRoute:
         return OperationRoute(workflow=raw)
     section = _mapping(raw, where, problems)
     return OperationRoute(
-        workflow=str(section.get("workflow") or ""), tags=_strings(section.get("tags"), f"{where}.tags", problems)
+        workflow=str(section.get("workflow") or ""),
+        tags=_strings(section.get("tags"), f"{where}.tags", problems),
     )
 
 
@@ -171,11 +175,19 @@ def _capability(type_name: str, raw: Any, problems: list[str]) -> TypeCapability
         )
         for key, spec in _mapping(section.get("outputs"), f"{where}.outputs", problems).items()
     }
+    kind = str(section.get("kind") or "native")
+    if kind not in RESOURCE_KINDS:
+        problems.append(f"{where}.kind must be one of {', '.join(RESOURCE_KINDS)}, not {kind!r}")
     return TypeCapability(
         type=type_name,
         alias_for=str(section.get("aliasFor") or ""),
         description=str(section.get("description") or ""),
-        operations={op: _route(operations_raw[op], f"{where}.{op}", problems) for op in OPERATIONS if op in operations_raw},
+        kind=kind,
+        operations={
+            op: _route(operations_raw[op], f"{where}.{op}", problems)
+            for op in OPERATIONS
+            if op in operations_raw
+        },
         outputs=outputs,
         generate=_generated(section.get("generate"), f"{where}.generate", problems),
     )
@@ -208,9 +220,15 @@ def _check_routes(provider: Provider, problems: list[str]) -> None:
         if capability is not None and capability.alias_for:
             target = provider.capabilities.get(capability.alias_for)
             if capability.alias_for not in provider.claimed_types():
-                problems.append(f"type {type_name!r} is an alias for {capability.alias_for!r}, which it does not claim")
+                problems.append(
+                    f"type {type_name!r} is an alias for {capability.alias_for!r}, which it does not claim"
+                )
             elif target is not None and target.alias_for:
-                problems.append(f"type {type_name!r} is an alias for another alias ({capability.alias_for!r})")
+                problems.append(
+                    f"type {type_name!r} is an alias for another alias ({capability.alias_for!r})"
+                )
+            continue
+        if provider.capability(type_name).kind == "external":
             continue
         for operation in ("create", "delete"):
             candidates = provider.workflows_for(type_name, operation)
@@ -219,9 +237,7 @@ def _check_routes(provider: Provider, problems: list[str]) -> None:
         for operation in OPERATIONS:
             for workflow in provider.workflows_for(type_name, operation):
                 if workflow.category != "provisioner":
-                    problems.append(
-                        f"type {type_name!r}: {operation} names workflow {workflow.name!r}, which is a golden path"
-                    )
+                    problems.append(f"type {type_name!r}: {operation} names golden path {workflow.name!r}")
         route = provider.capability(type_name).operations
         for operation, chosen in route.items():
             if chosen.workflow and chosen.workflow not in provider.workflows:

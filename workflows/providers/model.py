@@ -8,6 +8,7 @@ from typing import Any
 from workflows.engine.model import WorkflowDefinition
 
 OPERATIONS = ("create", "update", "delete")
+RESOURCE_KINDS = ("native", "delegated", "external")
 CATEGORIES = ("provisioner", "goldenpath")
 GENERATED_KINDS = ("password", "name")
 
@@ -52,6 +53,9 @@ class TypeCapability:
     type: str
     alias_for: str = ""
     description: str = ""
+    # native: our workflow provisions it; delegated: our workflow hands it to another system (GitOps …)
+    # that reports back; external: someone else provisions it and reports its state and outputs.
+    kind: str = "native"
     operations: dict[str, OperationRoute] = field(default_factory=dict)
     outputs: dict[str, OutputSpec] = field(default_factory=dict)
     generate: dict[str, GeneratedValue] = field(default_factory=dict)
@@ -67,6 +71,7 @@ class TypeCapability:
             "type": self.type,
             "alias_for": self.alias_for or None,
             "description": self.description,
+            "kind": self.kind,
             "operations": {
                 op: {"workflow": route.workflow or None, "tags": list(route.tags)}
                 for op, route in self.operations.items()

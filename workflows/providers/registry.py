@@ -68,7 +68,8 @@ class ProviderRegistry:
                 if owner is not None:
                     conflicts.append(
                         f"resource type {type_name!r} is claimed by both provider {owner!r} "
-                        f"({registry.providers[owner].source}) and provider {provider.name!r} ({provider.source})"
+                        f"({registry.providers[owner].source}) and provider {provider.name!r} "
+                        f"({provider.source})"
                     )
                 else:
                     registry.owners[type_name] = provider.name
@@ -94,7 +95,9 @@ class ProviderRegistry:
         capability = provider.capability(type_name)
         candidates = provider.workflows_for(type_name, operation)
         if not candidates:
-            raise UnknownResourceType(f"provider {provider.name!r} has no {operation} workflow for {type_name!r}")
+            raise UnknownResourceType(
+                f"provider {provider.name!r} has no {operation} workflow for {type_name!r}"
+            )
         chosen = candidates[0]
         if len(candidates) > 1:
             preferred = [wf for wf in candidates if resource_class and resource_class in wf.tags]
@@ -123,7 +126,9 @@ def build_registry() -> ProviderRegistry:
     providers = []
     for directory, builtin in provider_directories():
         if not (directory / PROVIDER_FILE).is_file():
-            raise ProviderError(f"provider directory {directory} (from admin-config.yaml) has no {PROVIDER_FILE}")
+            raise ProviderError(
+                f"provider directory {directory} (from admin-config.yaml) has no {PROVIDER_FILE}"
+            )
         providers.append(load_provider(directory, builtin=builtin))
     return ProviderRegistry.build(providers)
 

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workflows.score.naming import secret_key
-from workflows.score.placeholders import PlaceholderError, build_resolver, find_placeholders, lookup, substitute
+from workflows.score.placeholders import (
+    PlaceholderError,
+    build_resolver,
+    find_placeholders,
+    lookup,
+    substitute,
+)
 
 PENDING = "<pending:{}>"
 
@@ -57,7 +63,12 @@ class Values:
             found = find_placeholders(text)
         except PlaceholderError:
             return None
-        if len(found) != 1 or found[0].start != 0 or found[0].end != len(text) or found[0].parts[0] != "resources":
+        if (
+            len(found) != 1
+            or found[0].start != 0
+            or found[0].end != len(text)
+            or found[0].parts[0] != "resources"
+        ):
             return None
         try:
             return lookup(self.outputs, found[0].parts[1:])
@@ -82,7 +93,9 @@ def _mode(value: Any) -> int | None:
     return int(str(value), 8) if value not in (None, "") else None
 
 
-def container_files(container: str, files: Mapping[str, Any], values: Values, into: FileSet) -> list[dict[str, Any]]:
+def container_files(
+    container: str, files: Mapping[str, Any], values: Values, into: FileSet
+) -> list[dict[str, Any]]:
     """Volume mounts for a container's files; their contents are added to `into`."""
     mounts: list[dict[str, Any]] = []
     for target, entry in sorted(files.items()):

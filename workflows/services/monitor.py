@@ -57,7 +57,7 @@ class StepMonitor(threading.Thread):
                     last_renew = now
                     self._renew()
         finally:
-            self.writer.flush()
+            # The step's own thread does the final flush; close only what this thread opened.
             connection.close()
 
     def _check_execution(self) -> None:

@@ -25,6 +25,7 @@ from workflows.models import StepExecution, WorkflowExecution
 from workflows.services import scheduler
 from workflows.services.context import execution_context
 from workflows.services.monitor import StepMonitor
+from workflows.services.resources import ExecutionResourceOps
 from workflows.services.secrets import execution_secrets
 from workflows.services.steplog import StepLogWriter
 from workflows.steps.base import StepContext, StepStopped
@@ -118,7 +119,8 @@ def _attempt(
         writer.system(f"configuration could not be rendered: {exc}", level="error")
         writer.flush()
         return Outcome(StepStatus.FAILED, {}, f"configuration could not be rendered: {exc}")
-    StepExecution.objects.filter(pk=step.pk).update(config=config)
+    if config:
+        StepExecution.objects.filter(pk=step.pk).update(config=config)
     monitor = StepMonitor(
         step_id=step.pk,
         execution_id=execution.id,
@@ -142,6 +144,7 @@ def _attempt(
         secrets=writer.secrets,
         app=context["app"],
         resources=context["resources"],
+        resource_ops=ExecutionResourceOps(execution),
     )
     monitor.start()
     try:

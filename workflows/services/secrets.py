@@ -9,8 +9,9 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+from django.db.models import Q
 
-from workflows.models import WorkflowExecution
+from workflows.models import ResourceInstance, WorkflowExecution
 
 
 @cache
@@ -45,13 +46,12 @@ def decrypt_mapping(token: str) -> dict[str, Any]:
 
 
 def execution_secrets(execution: WorkflowExecution) -> list[str]:
-    """Every secret value an execution's logs must never show."""
-    if execution.application_id is None:
-        return []
+    """Every secret value an execution's logs must never show: of the resources the application owns or
+    uses (shared ones included), found by name so an undeploy still knows them after the app is gone."""
     values: list[str] = []
-    for token in execution.application.resources.exclude(secret_outputs="").values_list(  # type: ignore[union-attr]
-        "secret_outputs", flat=True
-    ):
+    used = Q(app_name=execution.app_name) | Q(bindings__app_name=execution.app_name)
+    tokens = ResourceInstance.objects.filter(used).exclude(secret_outputs="")
+    for token in tokens.values_list("secret_outputs", flat=True).distinct():
         try:
             values.extend(str(v) for v in decrypt_mapping(token).values() if v not in (None, ""))
         except ValueError:

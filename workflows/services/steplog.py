@@ -24,14 +24,22 @@ def redact(message: str, secrets: Iterable[str]) -> str:
 class StepLogWriter:
     """Collects lines from any thread; `flush()` stores them in order with per-step sequence numbers."""
 
-    def __init__(self, *, execution_id: str, step_id: int | None, secrets: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        execution_id: str,
+        step_id: int | None,
+        secrets: Iterable[str] = (),
+        first_seq: int | None = None,
+    ) -> None:
         self.execution_id = execution_id
         self.step_id = step_id
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
         self._pending: list[StepLog] = []
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
-        self._next_seq: int | None = None
+        # A first attempt has no earlier lines, so numbering can start without asking the database.
+        self._next_seq: int | None = first_seq
 
     def write(self, message: str, stream: str = LogStream.STDOUT, level: str = "info") -> None:
         """Queue one line (several lines are split); safe to call from any thread."""

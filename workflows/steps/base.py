@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 StepOutcome = Literal["completed", "failed"]
 
@@ -37,12 +37,126 @@ class StepResult:
         return cls("failed", dict(outputs), error)
 
 
+def redacting_log(log: Callable[..., None], secrets: Sequence[str]) -> Callable[..., None]:
+    """A log function that replaces each secret value (4+ characters) before the line is written."""
+    values = sorted({value for value in secrets if value and len(value) >= 4}, key=len, reverse=True)
+
+    def write(message: Any, *args: Any, **kwargs: Any) -> None:
+        text = str(message)
+        for value in values:
+            text = text.replace(value, "***")
+        log(text, *args, **kwargs)
+
+    return write
+
+
 def _never_stop() -> str | None:
     return None
 
 
 def _print_log(message: str, stream: str = "stdout") -> None:
     print(f"[{stream}] {message}")  # noqa: T201 - only the default for contexts built outside a worker
+
+
+@dataclass
+class ProvisionJob:
+    """What a `provision` step runs for one resource: the provider workflow and its parameters."""
+
+    instance_id: int
+    resource: str
+    resource_type: str
+    provider: str
+    operation: str
+    # The provider workflow (an engine WorkflowDefinition); None when nothing must run, e.g. when a
+    # shared resource that other workloads still use is merely released.
+    workflow: Any
+    parameters: dict[str, Any] = field(default_factory=dict)
+    # Values no log line may show (generated passwords, secret outputs of referenced resources).
+    secrets: list[str] = field(default_factory=list)
+    message: str = ""
+    # native, delegated or external (the last two finish when another system reports back).
+    kind: str = "native"
+
+
+@dataclass(frozen=True)
+class PlannedProvision:
+    """One resource operation a deploy must run, in dependency order."""
+
+    resource: str
+    operation: str
+    instance: int
+
+
+@dataclass
+class WorkloadJob:
+    """What a `deploy` step renders: the spec, its namespace and the outputs of its resources."""
+
+    app_name: str
+    namespace: str
+    spec: dict[str, Any]
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    secret_keys: dict[str, frozenset[str]] = field(default_factory=dict)
+    revision: int | None = None
+    # Identities ({apiVersion, kind, name, namespace}) of what the previous deploy applied.
+    previous: list[dict[str, Any]] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
+
+
+class ResourceOps(Protocol):
+    """Resource and deployment bookkeeping a step may ask for; the runtime implements it over the ORM."""
+
+    def begin_provision(
+        self, ctx: StepContext, *, resource: str, operation: str, instance: int | None, regenerate: list[str]
+    ) -> ProvisionJob:
+        """Move the resource into its working state and describe the workflow to run."""
+        ...
+
+    def finish_provision(
+        self,
+        ctx: StepContext,
+        job: ProvisionJob,
+        *,
+        outputs: dict[str, Any] | None,
+        error: str = "",
+        render_only: str = "",
+    ) -> dict[str, Any]:
+        """Store outputs (secrets encrypted) and the final state; returns the outputs with secrets masked."""
+        ...
+
+    def await_report(
+        self, ctx: StepContext, job: ProvisionJob, *, timeout: float
+    ) -> tuple[str, dict[str, Any]]:
+        """Wait until a delegated or external resource is reported active or failed (state, outputs)."""
+        ...
+
+    def plan_resources(self, ctx: StepContext, *, operation: str) -> list[PlannedProvision]:
+        """The provisions that bring the application's resources in line with its current revision
+        (operation "apply") or remove all of them ("delete"), in the order to run them."""
+        ...
+
+    def workload(self, ctx: StepContext, *, revision: int | None) -> WorkloadJob:
+        """The workload of the execution's application (a given revision number, or the current one)."""
+        ...
+
+    def record_manifests(
+        self,
+        ctx: StepContext,
+        job: WorkloadJob | None,
+        *,
+        manifests: list[dict[str, Any]],
+        operation: str,
+        applied: bool,
+        reason: str = "",
+        state: str = "",
+    ) -> None:
+        """Store what was applied or rendered (Secrets masked) and the application's deploy state."""
+        ...
+
+    def deployed_objects(
+        self, ctx: StepContext, *, manifest_set: int | None
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """(namespace, identities) of what the application's last deploy applied."""
+        ...
 
 
 @dataclass
@@ -66,6 +180,8 @@ class StepContext:
     app: Mapping[str, Any] = field(default_factory=dict)
     resources: Mapping[str, Any] = field(default_factory=dict)
     started_monotonic: float = field(default_factory=time.monotonic)
+    # Resource and deployment bookkeeping, supplied by the runtime (None outside an execution).
+    resource_ops: ResourceOps | None = None
 
     def remaining(self) -> float | None:
         """Seconds left before the step's timeout, or None when it has none."""

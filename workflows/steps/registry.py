@@ -14,6 +14,8 @@ STEP_MODULES = (
     "workflows.steps.http",
     "workflows.steps.git",
     "workflows.steps.kubernetes",
+    "workflows.steps.provision",
+    "workflows.steps.deploy",
 )
 
 

@@ -124,7 +124,8 @@ class ProfileApiKeysView(APIView):
 
     @extend_schema(responses=serializers.ApiKeySerializer(many=True))
     def get(self, request: Request) -> Response:
-        keys = ApiKey.objects.filter(user=request.user).order_by("name")
+        owner: Any = request.user
+        keys = ApiKey.objects.filter(user=owner).order_by("name")
         return Response(serializers.ApiKeySerializer(keys, many=True).data)
 
     @extend_schema(

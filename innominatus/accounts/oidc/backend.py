@@ -49,7 +49,7 @@ class OIDCBackend(OIDCAuthenticationBackend):
     def OIDC_OP_JWKS_ENDPOINT(self) -> str:
         return discovery.endpoint("jwks_uri")
 
-    def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> Any:  # type: ignore[override]
+    def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> Any:
         """Exchange the code (with the PKCE verifier) and sign the user in; None on any failure."""
         # Only the callback view passes a nonce; password sign-ins never reach the provider.
         if request is None or not discovery.enabled() or "nonce" not in kwargs:

@@ -24,6 +24,22 @@
     });
   });
 
+  // A step's log panel opens when its first output arrives, unless the reader closed it on purpose.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    var panel = target && target.closest ? target.closest("details.log-panel") : null;
+    if (panel && !panel.open && panel.dataset.closedByReader !== "true") {
+      panel.open = true;
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var summary = event.target.closest ? event.target.closest("details.log-panel > summary") : null;
+    if (summary) {
+      summary.parentElement.dataset.closedByReader = summary.parentElement.open ? "true" : "false";
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll(".log-lines").forEach(function (el) {
       el.scrollTop = el.scrollHeight;

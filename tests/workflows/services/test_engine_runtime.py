@@ -242,7 +242,9 @@ steps:
 """
     )
     past = timezone.now() - timedelta(minutes=5)
-    wf = WorkflowExecution.objects.create(app_name="demo", workflow_name="ghost", definition=execution.definition)
+    wf = WorkflowExecution.objects.create(
+        app_name="demo", workflow_name="ghost", definition=execution.definition
+    )
     wf.start()
     ghost = StepExecution.objects.create(
         execution=wf,

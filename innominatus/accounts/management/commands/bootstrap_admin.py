@@ -29,5 +29,7 @@ class Command(BaseCommand):
         self.stdout.write("innominatus admin account created (shown only this once):")
         self.stdout.write(f"  username: {username}")
         self.stdout.write(f"  password: {password}")
-        self.stdout.write("  log in at http://localhost:8081/admin/ or use HTTP basic auth on /api/")
+        self.stdout.write(
+            "  sign in at http://localhost:8081/login (or POST /api/login), then create an API key"
+        )
         self.stdout.write(banner)

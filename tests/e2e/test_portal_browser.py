@@ -1,0 +1,331 @@
+"""The portal in a real browser (Debian's Chromium through Playwright) against gunicorn and a qcluster worker.
+
+Run: DB_HOST=127.0.0.1 DB_USER=postgres DB_NAME=idp_portal .venv/bin/pytest tests/e2e/test_portal_browser.py -m e2e
+Screenshots of the main pages at 1280 px and 390 px go to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from innominatus.accounts.models import Team
+from tests.e2e.portal_stack import ROOT, Stack, collect_static, running_stack
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements-dev.txt")
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+PASSWORD = "e2e-Passw0rd!"  # noqa: S105 - a throwaway account in the test database
+
+SPEC = """\
+apiVersion: score.dev/v1b1
+metadata:
+  name: e2e-shop
+containers:
+  web:
+    image: nginx:1.27
+    variables:
+      DATABASE_HOST: ${resources.db.host}
+resources:
+  db:
+    type: postgres
+  cache:
+    type: redis
+"""
+BROKEN_SPEC = SPEC.replace("type: redis", "type: no-such-type").replace("resources.db.host", "resources.nope.host")
+
+RELEASE_WORKFLOW = """\
+apiVersion: orchestrator.innominatus.dev/v1
+kind: Workflow
+metadata:
+  name: e2e-release
+spec:
+  steps:
+    - name: build
+      type: script
+      config:
+        script: |
+          for i in 1 2 3 4; do echo "build line $i"; sleep 1; done
+    - name: unit-tests
+      type: script
+      dependsOn: [build]
+      config:
+        script: |
+          for i in 1 2 3; do echo "unit line $i"; sleep 1; done
+    - name: lint
+      type: script
+      dependsOn: [build]
+      config:
+        script: echo "lint clean"
+    - name: approve-release
+      type: noop
+      when: manual
+      dependsOn: [unit-tests, lint]
+    - name: release
+      type: script
+      dependsOn: [approve-release]
+      config:
+        script: |
+          for i in 1 2 3; do echo "release line $i"; sleep 1; done
+          echo "released e2e-shop"
+"""
+
+
+@pytest.fixture(scope="session")
+def static_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("static")
+    collect_static(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: apt-get install -y chromium chromium-driver (see docs/TOOLS)")
+    # Playwright's sync API keeps an event loop running in this thread; the ORM calls of the tests are
+    # still plain synchronous code, so Django's async-safety guard must not refuse them.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def user(transactional_db: Any) -> Any:
+    account = get_user_model().objects.create_user(username="dana", password=PASSWORD, email="dana@example.com")
+    account.groups.add(Group.objects.get_or_create(name="developer")[0])
+    Team.objects.get_or_create(name="shop-team")[0].members.add(account)
+    return account
+
+
+@pytest.fixture
+def stack(
+    user: Any, static_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> Iterator[Stack]:
+    from django_q.conf import Conf
+
+    # Work launched from this test process goes to the real worker, not run inline (Q_SYNC is on for unit
+    # tests): our enqueue helper reads the setting, django-q2 itself its import-time copy.
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
+    monkeypatch.setattr(Conf, "SYNC", False)
+    with running_stack(tmp_path / "stack", static_root) as running:
+        yield running
+
+
+@pytest.fixture
+def page(browser: Any, stack: Stack) -> Iterator[Any]:
+    context = browser.new_context(base_url=stack.base_url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(20_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def sign_in(page: Any) -> None:
+    page.goto("/login")
+    page.fill("#id_username", "dana")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    width = page.viewport_size["width"]
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+
+
+def mark_page(page: Any) -> None:
+    """A marker that a full page load would erase: proves that later changes arrived without a reload."""
+    page.evaluate("window.__samePage = true")
+
+
+def still_same_page(page: Any) -> bool:
+    return bool(page.evaluate("window.__samePage === true"))
+
+
+def deploy_spec(page: Any) -> None:
+    page.goto("/deploy")
+    page.fill("textarea[name=spec]", BROKEN_SPEC)
+    page.click("button[value=validate]")
+    problems = page.locator(".problem-row")
+    problems.first.wait_for()
+    assert page.locator(".problem-row[data-line='8']").count() == 1
+    assert page.locator(".problem-row[data-line='13']").count() == 1
+    shot(page, "deploy-errors")
+    page.fill("textarea[name=spec]", SPEC)
+    page.click("button[value=validate]")
+    page.locator("#plan-heading").wait_for()
+    assert page.locator("[data-action=create]").count() == 2
+    page.click("button[value=deploy]")
+    page.wait_for_url(re.compile(r"/apps/e2e-shop$"))
+    assert "Recorded revision 1 of e2e-shop." in page.content()
+
+
+def launch_release(user: Any) -> str:
+    from workflows.engine.loader import load_workflow
+    from workflows.models import Application
+    from workflows.services.executions import launch_execution
+    from workflows.steps.registry import known_step_types
+
+    application = Application.objects.get(name="e2e-shop")
+    definition = load_workflow(RELEASE_WORKFLOW, known_step_types=known_step_types())
+    execution = launch_execution(
+        definition=definition, app_name=application.name, application=application, user=user, trigger="e2e"
+    )
+    return execution.pk
+
+
+def test_deploy_then_watch_a_gated_workflow_live(page: Any, user: Any) -> None:
+    sign_in(page)
+    deploy_spec(page)
+    execution_id = launch_release(user)
+
+    page.goto(f"/workflows/{execution_id}")
+    mark_page(page)
+    build_log = page.locator("#step-build .log-lines")
+    build_log.locator(".log-line", has_text="build line 1").wait_for()
+    page.locator("#live .graph-node[data-status=running]").first.wait_for()
+    assert page.locator("#live .spinner").count() >= 1
+    shot(page, "execution-running")
+    build_log.locator(".log-line", has_text="build line 4").wait_for()
+    page.locator("#step-unit-tests .log-line", has_text="unit line 3").wait_for(timeout=30_000)
+
+    gate = page.locator('.decision[data-step="approve-release"]')
+    gate.wait_for(timeout=30_000)
+    assert still_same_page(page), "steps, logs and the approval form must arrive without a reload"
+    assert page.locator('#live [data-status="waiting"]').count() >= 1
+    shot(page, "execution-waiting")
+
+    gate.locator("textarea").fill("ship it")
+    gate.get_by_role("button", name="Approve approve-release").click()
+    page.wait_for_url(re.compile(rf"/workflows/{execution_id}$"))
+    assert "Step approve-release approved." in page.content()
+    mark_page(page)
+
+    page.locator('#live[data-status="completed"]').wait_for(timeout=60_000)
+    page.locator("#step-release .log-line", has_text="released e2e-shop").wait_for()
+    page.locator("#log-poller[data-complete=true]").wait_for()
+    assert still_same_page(page), "completion must arrive without a reload"
+    progress = page.locator("#live .progress[role=progressbar]").first
+    assert progress.get_attribute("aria-valuenow") == progress.get_attribute("aria-valuemax") == "5"
+    assert "decided by dana" in page.locator("#steps-table").inner_text()
+    shot(page, "execution-completed")
+
+
+def test_golden_path_form_reports_an_error_then_launches(page: Any) -> None:
+    sign_in(page)
+    page.goto("/golden-paths")
+    shot(page, "golden-paths")
+    page.get_by_role("link", name="Run ephemeral-env", exact=True).click()
+    page.wait_for_url(re.compile(r"/golden-paths/ephemeral-env$"))
+
+    page.fill("input[name=app_name]", "Not_A_Valid_Name")
+    page.get_by_role("button", name="Run ephemeral-env").click()
+    error = page.locator("#errors-app_name")
+    error.wait_for()
+    assert "does not match the pattern" in error.inner_text()
+    shot(page, "golden-path-error")
+
+    page.fill("input[name=app_name]", "e2e-preview")
+    page.fill("input[name=environment]", "pr-42")
+    page.get_by_role("button", name="Run ephemeral-env").click()
+    page.wait_for_url(re.compile(r"/workflows/wf-[0-9a-f]+$"))
+    assert "Started ephemeral-env" in page.content()
+    page.locator('#live[data-status="completed"], #live[data-status="failed"]').wait_for(timeout=60_000)
+    assert page.locator("#live").get_attribute("data-status") == "completed", page.locator("#live").inner_text()
+    assert page.locator("#step-announce").count() == 1
+
+
+def test_api_key_is_shown_once_and_can_be_revoked(page: Any, stack: Stack) -> None:
+    sign_in(page)
+    page.goto("/profile")
+    page.fill("input[name=name]", "laptop-cli")
+    page.get_by_role("button", name="Create key").click()
+    raw_key = page.locator("#new-api-key").inner_text().strip()
+    assert raw_key.startswith("inn_")
+    shot(page, "profile-new-key")
+
+    api = requests.get(stack.base_url + "/api/profile", headers={"Authorization": f"Bearer {raw_key}"}, timeout=10)
+    assert api.status_code == 200
+
+    page.goto("/profile")
+    assert raw_key not in page.content()
+    row = page.locator('tr[data-key="laptop-cli"]')
+    assert row.locator("code").inner_text().endswith("…")
+    row.get_by_role("button", name="Revoke API key laptop-cli").click()
+    page.wait_for_url(re.compile(r"/profile$"))
+    assert page.locator('tr[data-key="laptop-cli"] .badge').inner_text() == "revoked"
+    refused = requests.get(stack.base_url + "/api/profile", headers={"Authorization": f"Bearer {raw_key}"}, timeout=10)
+    assert refused.status_code == 401
+
+
+UNNAMED_CONTROLS = """
+() => {
+  const named = (el) => {
+    const label = el.getAttribute('aria-label') || el.getAttribute('title') || el.getAttribute('alt');
+    if (label && label.trim()) return true;
+    const by = el.getAttribute('aria-labelledby');
+    if (by && by.split(/\\s+/).some((id) => (document.getElementById(id)?.textContent || '').trim())) return true;
+    if (el.id && document.querySelector(`label[for="${el.id}"]`)) return true;
+    if (el.closest('label')) return true;
+    if (el.tagName === 'IMG') return el.hasAttribute('alt');
+    return (el.textContent || el.value || '').trim().length > 0;
+  };
+  const controls = document.querySelectorAll(
+    'a[href], button, input:not([type=hidden]), select, textarea, img, svg[role=img]');
+  return [...controls].filter((el) => !named(el)).map((el) => el.outerHTML.slice(0, 120));
+}
+"""
+
+PAGES = [
+    ("dashboard", "/"),
+    ("applications", "/apps"),
+    ("application", "/apps/e2e-shop"),
+    ("deploy", "/deploy"),
+    ("workflows", "/workflows"),
+    ("golden-path-form", "/golden-paths/ephemeral-env"),
+    ("resources", "/resources"),
+    ("providers", "/providers"),
+    ("profile", "/profile"),
+]
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_main_pages_fit_the_screen_and_name_their_controls(page: Any, user: Any, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 900 if width > 500 else 844})
+    sign_in(page)
+    deploy_spec(page)
+    execution_id = launch_release(user)
+    for name, path in [*PAGES, ("execution", f"/workflows/{execution_id}")]:
+        page.goto(path)
+        page.wait_for_load_state("networkidle") if name != "execution" else page.locator(".log-line").first.wait_for()
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at {width}px"
+        assert page.evaluate(UNNAMED_CONTROLS) == [], f"{path} has controls without an accessible name"
+        shot(page, name)

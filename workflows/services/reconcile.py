@@ -1,0 +1,188 @@
+"""Reconciling an application's declared resources with the resource instances it holds.
+
+New resources get an instance (state requested, generated values created at once) and a
+binding; changed params mark an update; resources no longer declared are deleted (a shared one
+is only released while other workloads still use it). Shared resources are found by type, class
+and id among the live instances of the application's team.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from workflows.choices import ResourceState
+from workflows.models import Application, ResourceBinding, ResourceInstance
+from workflows.providers.registry import ProviderRegistry
+from workflows.score import resource_dependencies, topological_order
+from workflows.services.resource_values import ensure_generated, placement, referenced_names
+
+CREATE, UPDATE, DELETE, KEEP = "create", "update", "delete", "keep"
+GONE_STATES = (ResourceState.TERMINATED, ResourceState.TERMINATING)
+
+
+@dataclass
+class ResourceChange:
+    """What a deploy does to one resource of the application, and which others it waits for."""
+
+    name: str
+    action: str
+    instance: ResourceInstance
+    depends_on: set[str] = field(default_factory=set)
+
+    @property
+    def shared(self) -> bool:
+        return bool(self.instance.resource_id)
+
+
+def live_bindings(
+    *, application: Application | None = None, app_name: str = ""
+) -> dict[str, ResourceBinding]:
+    """The application's bindings to resources that still exist, by resource name."""
+    bindings = ResourceBinding.objects.select_related("resource").exclude(resource__state__in=GONE_STATES)
+    if application is not None:
+        bindings = bindings.filter(application=application)
+    else:
+        bindings = bindings.filter(app_name=app_name, application__isnull=True)
+    return {binding.resource_name: binding for binding in bindings.order_by("id")}
+
+
+def _declaration(resource: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "class": str(resource.get("class") or "default"),
+        "params": resource.get("params") or {},
+        "score": resource.get("metadata") or {},
+    }
+
+
+def _stored_declaration(instance: ResourceInstance) -> dict[str, Any]:
+    return {
+        "class": instance.resource_class or "default",
+        "params": instance.params or {},
+        "score": (instance.metadata or {}).get("score") or {},
+    }
+
+
+def _same_identity(instance: ResourceInstance, resource: Mapping[str, Any]) -> bool:
+    return (
+        instance.resource_type == resource["type"]
+        and (instance.resource_class or "default") == str(resource.get("class") or "default")
+        and instance.resource_id == str(resource.get("id") or "")
+    )
+
+
+def _find_shared(application: Application, resource: Mapping[str, Any]) -> ResourceInstance | None:
+    return (
+        ResourceInstance.objects.filter(
+            resource_type=resource["type"],
+            resource_class=str(resource.get("class") or "default"),
+            resource_id=str(resource["id"]),
+            application__team_id=application.team_id,
+        )
+        .exclude(state__in=GONE_STATES)
+        .order_by("id")
+        .first()
+    )
+
+
+def _new_instance(
+    application: Application, name: str, resource: Mapping[str, Any], registry: ProviderRegistry
+) -> ResourceInstance:
+    provider = registry.provider_for(resource["type"])
+    capability = provider.capability(resource["type"])
+    declared = _declaration(resource)
+    resource_id = str(resource.get("id") or "")
+    where = placement(application.name, name, resource["type"], declared["class"], resource_id)
+    instance = ResourceInstance.objects.create(
+        application=application,
+        app_name=application.name,
+        resource_name=name,
+        resource_type=resource["type"],
+        resource_class=declared["class"],
+        resource_id=resource_id,
+        kind=capability.kind,
+        provider=provider.name,
+        params=declared["params"],
+        metadata={"score": declared["score"], **where},
+    )
+    # Generated values exist before any workflow runs, so every later run sees the same ones.
+    ensure_generated(instance, capability)
+    return instance
+
+
+def _needs_work(instance: ResourceInstance) -> str:
+    if instance.state == ResourceState.REQUESTED:
+        return CREATE
+    if instance.state == ResourceState.FAILED:
+        return UPDATE if instance.outputs else CREATE
+    return KEEP
+
+
+def reconcile_resources(
+    application: Application, spec: Mapping[str, Any], *, registry: ProviderRegistry
+) -> list[ResourceChange]:
+    """Bring the application's resource instances in line with `spec` (inside the caller's transaction);
+    returns every declared or removed resource with its action, in dependency order."""
+    declared: Mapping[str, Any] = spec.get("resources") or {}
+    graph = resource_dependencies(spec)
+    bindings = live_bindings(application=application)
+    changes: list[ResourceChange] = []
+    for name in topological_order(graph):
+        resource = declared[name]
+        binding = bindings.pop(name, None)
+        instance = binding.resource if binding is not None else None
+        if binding is not None and instance is not None and not _same_identity(instance, resource):
+            changes.append(ResourceChange(name, DELETE, instance))
+            instance = None
+        action = KEEP
+        if instance is None and resource.get("id"):
+            instance = _find_shared(application, resource)
+        if instance is None:
+            instance = _new_instance(application, name, resource, registry)
+            action = CREATE
+        else:
+            action = _needs_work(instance)
+            owner = instance.application_id == application.pk
+            if action == KEEP and owner and _stored_declaration(instance) != _declaration(resource):
+                declared_now = _declaration(resource)
+                instance.params = declared_now["params"]
+                instance.metadata = {**(instance.metadata or {}), "score": declared_now["score"]}
+                instance.save(update_fields=["params", "metadata", "updated_at"])
+                action = UPDATE
+        if binding is None or binding.resource_id != instance.pk:
+            ResourceBinding.objects.get_or_create(
+                resource=instance,
+                app_name=application.name,
+                resource_name=name,
+                defaults={"application": application},
+            )
+        changes.append(ResourceChange(name, action, instance, set(graph.get(name, ())) & set(declared)))
+    for name, binding in bindings.items():
+        changes.append(
+            ResourceChange(name, DELETE, binding.resource, referenced_names(binding.resource.params))
+        )
+    return changes
+
+
+def teardown_changes(*, application: Application | None = None, app_name: str = "") -> list[ResourceChange]:
+    """Delete changes for every resource the application still holds."""
+    bindings = live_bindings(application=application, app_name=app_name)
+    return [
+        ResourceChange(
+            name, DELETE, binding.resource, referenced_names(binding.resource.params) & set(bindings)
+        )
+        for name, binding in bindings.items()
+    ]
+
+
+def delete_order(changes: list[ResourceChange]) -> dict[str, set[str]]:
+    """For each deleted resource, the deleted resources that must go first: those that refer to it."""
+    deleted = {change.name for change in changes if change.action == DELETE}
+    waits: dict[str, set[str]] = {name: set() for name in deleted}
+    for change in changes:
+        if change.action != DELETE:
+            continue
+        for used in change.depends_on & deleted:
+            waits[used].add(change.name)
+    return waits
