@@ -10,7 +10,7 @@ from innominatus.env import Env
 
 env = Env()
 
-_address = env.str("BIND_ADDRESS", "0.0.0.0")  # noqa: S104 - a server listens
+_address = env.str("BIND_ADDRESS", "0.0.0.0")  # noqa: S104 - a server listens  # nosec B104
 bind = f"{_address}:{env.int('PORT', 8081, minimum=1, maximum=65535)}"
 workers = env.int("GUNICORN_WORKERS", 2, minimum=1, maximum=64)
 threads = env.int("GUNICORN_THREADS", 1, minimum=1, maximum=64)

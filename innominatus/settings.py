@@ -316,7 +316,8 @@ CONTENT_SECURITY_POLICY = env.str(
     "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'",
 )
-AUDIT_PATH_PREFIXES = ("/api/", "/admin/")
+# Writes audited after they are answered: API, admin and portal alike.
+AUDIT_PATH_PREFIXES = ("/",)
 API_KEY_DEFAULT_EXPIRY_DAYS = env.int("API_KEY_DEFAULT_EXPIRY_DAYS", 90, minimum=1, maximum=365)
 RATE_LIMITS = {
     "user": env.rate("RATE_LIMIT_USER", "1200/min"),

@@ -74,7 +74,7 @@ def _run(
     if tool is None:
         raise BackupError(f"{argv[0]} not found on PATH (install the PostgreSQL client tools)")
     # A fixed tool with our own arguments; the password travels in env (PGPASSWORD), never in argv.
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(  # noqa: S603  # nosec B603 - pg_dump/pg_restore/psql by absolute path, no shell
         [tool, *argv[1:]], env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
     if result.returncode != 0:

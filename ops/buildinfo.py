@@ -2,6 +2,7 @@
 
 import functools
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -26,9 +27,12 @@ def commit() -> str:
     if settings.GIT_COMMIT:
         return str(settings.GIT_COMMIT)
     root = Path(__file__).resolve().parent.parent
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
     try:
-        result = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],  # noqa: S607 - git from PATH, fixed arguments
+        result = subprocess.run(  # noqa: S603  # nosec B603 - git by absolute path, fixed arguments
+            [git, "rev-parse", "--short=12", "HEAD"],
             cwd=root,
             capture_output=True,
             text=True,

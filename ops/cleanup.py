@@ -1,5 +1,5 @@
-"""Retention: delete finished executions (with steps and logs), q2 task history, expired sessions
-and expired API keys older than a cut-off.
+"""Retention: delete finished executions (with steps and logs), q2 task history, expired sessions,
+audit events, and API keys that expired or were revoked, older than a cut-off.
 
 Executions go in small batches, each in its own transaction, so that a cleanup of millions of log
 lines never holds long locks or loads rows into memory.
@@ -9,12 +9,12 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 
+from innominatus.accounts.services import purge_api_keys, purge_audit_events
 from workflows.choices import EXECUTION_TERMINAL_STATUSES
 from workflows.models import StepExecution, StepLog, WorkflowExecution
 
@@ -34,6 +34,7 @@ class CleanupReport:
     logs: int = 0
     q2_tasks: int = 0
     sessions: int = 0
+    audit_events: int = 0
     api_keys: int = 0
 
     def as_dict(self) -> dict[str, object]:
@@ -47,14 +48,6 @@ def old_executions(cutoff: datetime) -> QuerySet[WorkflowExecution]:
     return WorkflowExecution.objects.filter(
         status__in=EXECUTION_TERMINAL_STATUSES, created_at__lt=cutoff, completed_at__lt=cutoff
     ).order_by()
-
-
-def _api_key_model() -> type[Model] | None:
-    """accounts.ApiKey when the accounts app defines it."""
-    try:
-        return apps.get_model("accounts", "ApiKey")
-    except LookupError:
-        return None
 
 
 def _expired_sessions() -> QuerySet[Model] | None:
@@ -92,19 +85,18 @@ def cleanup(*, days: int, dry_run: bool = False) -> CleanupReport:
     executions = old_executions(cutoff)
     sessions = _expired_sessions()
     history = _q2_history(cutoff)
-    api_key_model = _api_key_model()
-    api_keys = api_key_model._default_manager.filter(expires_at__lt=cutoff) if api_key_model else None
+    # Identity data belongs to accounts: its services decide what is old there (and count in a dry run).
+    report.audit_events = purge_audit_events(cutoff, dry_run=dry_run)
+    report.api_keys = purge_api_keys(cutoff, dry_run=dry_run)
     if dry_run:
         report.executions = executions.count()
         report.steps = StepExecution.objects.filter(execution__in=executions).count()
         report.logs = StepLog.objects.filter(execution__in=executions).count()
         report.q2_tasks = history.count()
         report.sessions = sessions.count() if sessions is not None else 0
-        report.api_keys = api_keys.count() if api_keys is not None else 0
         return report
     _delete_executions(executions, report)
     report.q2_tasks = history.delete()[0]
     report.sessions = sessions.delete()[0] if sessions is not None else 0
-    report.api_keys = api_keys.delete()[0] if api_keys is not None else 0
     logger.info("cleanup finished", extra=report.as_dict())
     return report

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from ops.locks import advisory_key, file_lock, postgres_advisory_lock, sqlite_lock_path
+from innominatus.locks import advisory_key, file_lock, postgres_advisory_lock, sqlite_lock_path
 
 logger = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 from django.conf import settings
 
+from innominatus.locks import LockHeld, command_lock
 from ops.backup import create_backup
 from ops.cleanup import cleanup
-from ops.locks import LockHeld, command_lock
 
 logger = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("apps", applications.application_list, name="application-list"),
     path("apps/<str:name>", applications.application_detail, name="application-detail"),
     path("apps/<str:name>/diff", applications.application_diff, name="application-diff"),
+    path("apps/<str:name>/rollback", applications.application_rollback, name="application-rollback"),
     path("deploy", deploy.deploy, name="deploy"),
     path("workflows", executions.execution_list, name="execution-list"),
     path("workflows/<str:execution_id>", executions.execution_detail, name="execution-detail"),

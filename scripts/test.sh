@@ -19,6 +19,7 @@ need_apt=()
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
@@ -48,6 +49,9 @@ step "ruff"
 
 step "mypy"
 .venv/bin/mypy .
+
+step "bandit (static security analysis)"
+.venv/bin/bandit -c pyproject.toml -r innominatus workflows ops portal -q
 
 step "django checks"
 .venv/bin/python manage.py check --fail-level WARNING

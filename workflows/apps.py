@@ -13,8 +13,11 @@ class WorkflowsConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
+        from workflows import signals
         from workflows.providers import checks  # noqa: F401 - registers the provider system check
         from workflows.reaper_thread import ensure_schedules, start_reaper_thread
+        from workflows.services.deployments import on_execution_finished
 
         post_spawn.connect(start_reaper_thread, dispatch_uid="innominatus-reaper-thread")
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="innominatus-schedules")
+        signals.execution_finished.connect(on_execution_finished, dispatch_uid="innominatus-deploy-state")

@@ -153,7 +153,18 @@ config.allowedHosts. */}}
 {{- concat $origins .Values.config.csrfTrustedOrigins | uniq | join "," -}}
 {{- end -}}
 
-{{/* Environment of every innominatus container; call with (dict "ctx" $ "secretName" name). */}}
+{{/* A scalar as an environment value: YAML numbers arrive as float64, which would print 31536000
+as 3.1536e+07, so whole numbers are printed as integers. */}}
+{{- define "innominatus.envString" -}}
+{{- if and (kindIs "float64" .) (eq . (floor .)) -}}
+{{- int64 . | toString -}}
+{{- else -}}
+{{- toString . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Environment of every innominatus container; call with (dict "ctx" $ "secretName" name), plus
+"component" "worker" for the worker Deployment. */}}
 {{- define "innominatus.env" -}}
 {{- $v := .ctx.Values -}}
 - name: POD_IP
@@ -199,6 +210,10 @@ config.allowedHosts. */}}
   value: {{ $v.database.name | quote }}
 - name: DB_SSLMODE
   value: {{ $v.database.sslmode | quote }}
+- name: DB_CONNECT_TIMEOUT
+  value: {{ include "innominatus.envString" $v.database.connectTimeout | quote }}
+- name: DB_CONN_MAX_AGE
+  value: {{ include "innominatus.envString" $v.database.connMaxAge | quote }}
 - name: DB_PASSWORD
   valueFrom:
     secretKeyRef:
@@ -236,7 +251,41 @@ config.allowedHosts. */}}
       name: {{ .secretName }}
       key: oidc-client-secret
       optional: true
+- name: OIDC_SCOPES
+  value: {{ $v.oidc.scopes | quote }}
+- name: OIDC_PROVIDER_NAME
+  value: {{ $v.oidc.providerName | quote }}
+- name: OIDC_TEAMS_CLAIM
+  value: {{ $v.oidc.teamsClaim | quote }}
+- name: OIDC_ROLES_CLAIM
+  value: {{ $v.oidc.rolesClaim | quote }}
+{{- with $v.oidc.audiences }}
+- name: OIDC_AUDIENCES
+  value: {{ join "," . | quote }}
 {{- end }}
+- name: OIDC_SIGN_ALGORITHMS
+  value: {{ join "," $v.oidc.signAlgorithms | quote }}
+- name: OIDC_ACCEPT_OPAQUE_TOKENS
+  value: {{ $v.oidc.acceptOpaqueTokens | toString | quote }}
+- name: OIDC_USE_USERINFO
+  value: {{ $v.oidc.useUserinfo | toString | quote }}
+- name: OIDC_TIMEOUT
+  value: {{ include "innominatus.envString" $v.oidc.timeout | quote }}
+- name: OIDC_VERIFY_SSL
+  value: {{ $v.oidc.verifySsl | toString | quote }}
+- name: OIDC_DISCOVERY_CACHE_SECONDS
+  value: {{ include "innominatus.envString" $v.oidc.discoveryCacheSeconds | quote }}
+- name: OIDC_USERINFO_CACHE_SECONDS
+  value: {{ include "innominatus.envString" $v.oidc.userinfoCacheSeconds | quote }}
+{{- end }}
+- name: RATE_LIMIT_USER
+  value: {{ $v.rateLimit.user | quote }}
+- name: RATE_LIMIT_ANON
+  value: {{ $v.rateLimit.anon | quote }}
+- name: RATE_LIMIT_ADDRESS
+  value: {{ $v.rateLimit.address | quote }}
+- name: RATE_LIMIT_LOGIN
+  value: {{ $v.rateLimit.login | quote }}
 {{- with $v.config.pushgatewayUrl }}
 - name: PUSHGATEWAY_URL
   value: {{ . | quote }}
@@ -247,16 +296,49 @@ config.allowedHosts. */}}
 {{- end }}
 - name: GUNICORN_WORKERS
   value: {{ $v.gunicorn.workers | quote }}
+- name: GUNICORN_THREADS
+  value: {{ $v.gunicorn.threads | quote }}
 - name: GUNICORN_TIMEOUT
-  value: {{ $v.gunicorn.timeout | quote }}
+  value: {{ include "innominatus.envString" $v.gunicorn.timeout | quote }}
+- name: GUNICORN_GRACEFUL_TIMEOUT
+  value: {{ include "innominatus.envString" $v.gunicorn.gracefulTimeout | quote }}
+- name: GUNICORN_MAX_REQUESTS
+  value: {{ include "innominatus.envString" $v.gunicorn.maxRequests | quote }}
+- name: GUNICORN_ACCESS_LOG
+  value: {{ $v.gunicorn.accessLog | toString | quote }}
+{{- with $v.gunicorn.workerTmpDir }}
+- name: GUNICORN_WORKER_TMP_DIR
+  value: {{ . | quote }}
+{{- end }}
 - name: Q_WORKERS
   value: {{ $v.worker.qWorkers | quote }}
+- name: STEP_LEASE_SECONDS
+  value: {{ include "innominatus.envString" $v.worker.stepLeaseSeconds | quote }}
+- name: REAPER_INTERVAL_SECONDS
+  value: {{ include "innominatus.envString" $v.worker.reaperIntervalSeconds | quote }}
+{{- if eq (.component | default "") "worker" }}
+- name: WORKER_METRICS_PORT
+  value: {{ $v.worker.metricsPort | quote }}
+{{- end }}
 - name: ADMIN_CONFIG
   value: /etc/innominatus/admin-config.yaml
 - name: INNOMINATUS_DATA_DIR
   value: /var/lib/innominatus
 - name: BACKUP_DIR
   value: {{ $v.config.backupDir | quote }}
+- name: BACKUP_KEEP
+  value: {{ $v.backup.keep | quote }}
+# Backups run as the chart's CronJob; the worker pods have no backup volume to write to.
+- name: BACKUP_SCHEDULE
+  value: "false"
+- name: CLEANUP_SCHEDULE
+  value: {{ $v.cleanup.schedule | toString | quote }}
+- name: RETENTION_DAYS
+  value: {{ include "innominatus.envString" $v.cleanup.retentionDays | quote }}
+{{- range $name, $value := $v.env }}
+- name: {{ $name }}
+  value: {{ include "innominatus.envString" $value | quote }}
+{{- end }}
 {{- with $v.extraEnv }}
 {{ toYaml . }}
 {{- end }}

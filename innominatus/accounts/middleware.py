@@ -115,7 +115,7 @@ def _created_id(response: HttpResponse) -> str:
 
 
 class AuditMiddleware:
-    """Records every write to the API and the admin after it is answered, unless a service already did."""
+    """Records every write (API, admin, portal) after it is answered, unless a service already did."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response

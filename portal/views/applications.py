@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
+from innominatus.problems import ProblemError
 from portal.diffview import side_by_side
 from portal.highlight import highlight_lines
 from portal.permissions import requires
 from portal.queries import paginate, visible_applications, with_progress
-from workflows.models import Application, DeploymentRevision, WorkflowExecution
+from workflows.models import Application, DeploymentRevision, ManifestSet, WorkflowExecution
 from workflows.services import diff_revisions
+from workflows.services.deployments import rollback_application
 from workflows.services.diffing import canonical_yaml, revision_document
 
 RECENT_WORKFLOWS = 10
@@ -70,8 +74,15 @@ def application_detail(request: HttpRequest, name: str) -> HttpResponse:
     recent = with_progress(WorkflowExecution.objects.filter(application=application)).order_by(
         "-created_at", "-id"
     )
+    manifest_set = (
+        ManifestSet.objects.filter(application=application, operation="apply")
+        .order_by("-created_at", "-id")
+        .first()
+    )
     context = {
         "application": application,
+        "manifest_set": manifest_set,
+        "manifests": _manifests(manifest_set),
         "revision": revision,
         "spec_lines": highlight_lines(spec_text(revision)) if revision is not None else [],
         "resources": resources,
@@ -80,6 +91,39 @@ def application_detail(request: HttpRequest, name: str) -> HttpResponse:
         "latest_number": revision.number if revision is not None else None,
     }
     return render(request, "portal/applications/detail.html", context)
+
+
+def _manifests(manifest_set: ManifestSet | None) -> list[tuple[str, list[Any]]]:
+    """Each manifest of the last deploy as (`Kind/name`, highlighted YAML lines); Secret values are masked."""
+    if manifest_set is None:
+        return []
+    found = []
+    for manifest in manifest_set.manifests or []:
+        name = f"{manifest.get('kind', '?')}/{(manifest.get('metadata') or {}).get('name', '?')}"
+        found.append((name, highlight_lines(canonical_yaml(manifest))))
+    return found
+
+
+@require_POST
+@requires("specs:create")
+def application_rollback(request: HttpRequest, name: str) -> HttpResponse:
+    """Deploy an earlier revision again as a new revision, and show the deploy."""
+    application = _visible_application(request, name)
+    raw = request.POST.get("revision", "").strip()
+    if not raw.isdigit():
+        messages.error(request, "Choose the revision to roll back to.")
+        return redirect(reverse("portal:application-detail", args=[application.name]))
+    try:
+        revision, execution = rollback_application(
+            application=application, number=int(raw), user=request.user
+        )
+    except ProblemError as exc:
+        messages.error(request, str(exc.detail))
+        return redirect(reverse("portal:application-detail", args=[application.name]))
+    messages.success(
+        request, f"Rolling back to revision {raw} as revision {revision.number} ({execution.pk})."
+    )
+    return redirect(reverse("portal:execution-detail", args=[execution.pk]))
 
 
 def _revision_number(request: HttpRequest, key: str) -> int | None:

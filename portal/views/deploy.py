@@ -16,7 +16,43 @@ from portal.forms import DeployForm
 from portal.highlight import annotate
 from portal.permissions import requires
 from workflows.score import ScoreValidationError
-from workflows.services import submit_spec
+from workflows.services import SubmitPlan, submit_spec
+
+
+def plan_rows(plan: SubmitPlan, deployment: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The plan's resources with the provider and current state the deploy preview found for each."""
+    preview = {item["name"]: item for item in (deployment or {}).get("resources", [])}
+    rows = []
+    for resource in plan.resources:
+        found = preview.get(resource.name, {})
+        rows.append(
+            {
+                "name": resource.name,
+                "type": resource.type,
+                "resource_class": resource.resource_class,
+                "resource_id": resource.resource_id,
+                "action": resource.action,
+                "provider": found.get("provider", ""),
+                "state": found.get("state") or "",
+                "shared": bool(found.get("shared")),
+            }
+        )
+    return rows
+
+
+def diff_lines(unified: str) -> list[tuple[str, str]]:
+    """A unified diff as (kind, text) lines: add, remove, hunk, file or context."""
+    kinds = {"+++": "file", "---": "file", "@@": "hunk", "+": "add", "-": "remove"}
+    lines = []
+    for line in unified.splitlines():
+        kind = next((k for prefix, k in kinds.items() if line.startswith(prefix)), "context")
+        lines.append((kind, line))
+    return lines
+
+
+def manifest_names(manifests: list[dict[str, Any]]) -> list[str]:
+    """`Kind/name` of every manifest, for a compact list."""
+    return [f"{m.get('kind', '?')}/{(m.get('metadata') or {}).get('name', '?')}" for m in manifests]
 
 
 def _problem_error_messages(exc: ProblemError) -> list[str]:
@@ -57,12 +93,23 @@ def deploy(request: HttpRequest) -> HttpResponse:
         context["errors"] = _problem_error_messages(exc)
         return render(request, "portal/deploy.html", context, status=exc.status_code)
     if dry_run:
-        context["plan"] = result.plan
+        deployment = result.deployment or {}
+        context.update(
+            plan=result.plan,
+            plan_rows=plan_rows(result.plan, deployment),
+            deployment=deployment,
+            manifest_diff=diff_lines(str(deployment.get("manifest_diff") or "")),
+            manifest_names=manifest_names(list(deployment.get("manifests") or [])),
+        )
         return render(request, "portal/deploy.html", context)
     application = result.application
     assert application is not None
-    if result.created and result.revision is not None:
-        messages.success(request, f"Recorded revision {result.revision.number} of {application.name}.")
-    else:
+    if not (result.created and result.revision is not None):
         messages.info(request, f"Nothing changed: {application.name} already runs this spec.")
-    return redirect(reverse("portal:application-detail", args=[application.name]))
+        return redirect(reverse("portal:application-detail", args=[application.name]))
+    recorded = f"Recorded revision {result.revision.number} of {application.name}"
+    if result.execution is None:
+        messages.success(request, recorded + ".")
+        return redirect(reverse("portal:application-detail", args=[application.name]))
+    messages.success(request, f"{recorded}; deploying it as {result.execution.pk}.")
+    return redirect(reverse("portal:execution-detail", args=[result.execution.pk]))

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from portal.forms import DecisionForm, ExecutionFilterForm
+from portal.forms import ExecutionFilterForm
 from portal.graph import render_gantt, render_step_graph
 from portal.permissions import may, requires
 from portal.queries import paginate, visible_executions, with_progress
@@ -84,13 +84,10 @@ def live_context(request: HttpRequest, execution: WorkflowExecution) -> dict[str
         "can_cancel": may_act and not execution.is_terminal,
         "can_retry": may_act and execution.status in (ExecutionStatus.FAILED, ExecutionStatus.CANCELLED),
         "waiting_steps": [step for step in steps if step.status == StepStatus.WAITING] if may_act else [],
-        "decision_form": DecisionForm(),
     }
 
 
-def _log_panels(
-    execution: WorkflowExecution, steps: list[StepExecution]
-) -> tuple[dict[str, list[StepLog]], int, bool]:
+def _log_panels(execution: WorkflowExecution) -> tuple[dict[str, list[StepLog]], int, bool]:
     """The last LOG_TAIL lines grouped by panel key, the id to poll after, and whether older lines exist."""
     recent = list(StepLog.objects.filter(execution=execution).order_by("-id")[: LOG_TAIL + 1])
     truncated = len(recent) > LOG_TAIL
@@ -107,7 +104,7 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     """One execution: header, live progress/graph/timeline/steps, actions and per-step log tails."""
     execution = visible_execution(request, execution_id)
     context = live_context(request, execution)
-    panels, last_id, truncated = _log_panels(execution, context["steps"])
+    panels, last_id, truncated = _log_panels(execution)
     context.update(
         log_panels=[(step, panels.get(str(step.pk), [])) for step in context["steps"]],
         engine_lines=panels.get(ENGINE_PANEL, []),

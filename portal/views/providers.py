@@ -1,6 +1,8 @@
-"""Providers: what each provisions and which workflows it offers (built-in types until a registry exists)."""
+"""Providers: what each one provisions (resource types, operations, outputs) and which workflows it ships."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -9,21 +11,34 @@ from django.views.decorators.http import require_GET
 
 from portal.permissions import requires
 from portal.queries import visible_resources
-from workflows.score import BUILTIN_RESOURCE_TYPES
+from workflows.providers.model import ProviderError
+from workflows.providers.registry import current_registry
 
 
 @require_GET
 @requires("providers:read")
 def provider_list(request: HttpRequest) -> HttpResponse:
-    """The resource types specs may declare, with how many of the user's resources use each."""
+    """Every loaded provider with its resource types, how many of the user's resources use each, and workflows."""
     in_use = dict(
         visible_resources(request.user)
         .values_list("resource_type")
         .annotate(n=Count("pk"))
         .order_by("resource_type")
     )
-    types = [(name, in_use.get(name, 0)) for name in sorted(BUILTIN_RESOURCE_TYPES)]
-    unknown = sorted(set(in_use) - BUILTIN_RESOURCE_TYPES)
-    return render(
-        request, "portal/providers.html", {"types": types, "unknown": [(t, in_use[t]) for t in unknown]}
+    context: dict[str, Any] = {"providers": [], "error": ""}
+    try:
+        registry = current_registry()
+    except ProviderError as exc:
+        context["error"] = str(exc)
+        return render(request, "portal/providers.html", context, status=503)
+    for provider in sorted(registry.providers.values(), key=lambda p: (not p.builtin, p.name)):
+        types = [
+            {"capability": provider.capability(name), "name": name, "in_use": in_use.get(name, 0)}
+            for name in provider.claimed_types()
+        ]
+        workflows = sorted(provider.workflows.values(), key=lambda w: (w.category, w.operation, w.name))
+        context["providers"].append({"provider": provider, "types": types, "workflows": workflows})
+    context["unclaimed"] = sorted(
+        (name, count) for name, count in in_use.items() if name not in registry.owners
     )
+    return render(request, "portal/providers.html", context)

@@ -10,7 +10,8 @@ from rest_framework.test import APIClient
 
 from innominatus.accounts import services
 from innominatus.accounts.models import AuditEvent
-from tests.workflows.api.factories import make_application, score
+from tests.workflows.api.factories import make_application, make_execution, score
+from workflows.choices import ExecutionStatus
 
 
 def _session(user: Any) -> APIClient:
@@ -79,6 +80,19 @@ def test_admin_writes_are_recorded(make_user: Any, plain_static: None) -> None:
     assert response.status_code == 302
     event = AuditEvent.objects.get(action="create")
     assert (event.object_type, event.username, event.method) == ("accounts.team", "root", "POST")
+
+
+@pytest.mark.django_db
+def test_portal_writes_are_recorded(make_user: Any, plain_static: None) -> None:
+    user = make_user("paula")
+    execution = make_execution(make_application(user, "portal-app"), status=ExecutionStatus.RUNNING)
+    client = Client()
+    client.force_login(user)
+    response = client.post(f"/workflows/{execution.pk}/cancel", {"reason": "stop"}, REMOTE_ADDR="10.9.8.7")
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="cancel")
+    assert (event.object_type, event.object_id, event.username) == ("execution", execution.pk, "paula")
+    assert (event.client_ip, event.status_code, event.auth_method) == ("10.9.8.7", 302, "session")
 
 
 @pytest.mark.django_db

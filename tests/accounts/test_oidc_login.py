@@ -138,6 +138,8 @@ def test_auth_config_reports_sso(oidc: Provider) -> None:
         "oidc_enabled": True,
         "oidc_provider_name": "Mock IdP",
     }
+    page = Client().get("/login?next=/apps").content.decode()
+    assert 'href="/auth/oidc/login?next=/apps"' in page and "Sign in with Mock IdP" in page
 
 
 @pytest.mark.django_db

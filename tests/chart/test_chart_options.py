@@ -299,7 +299,8 @@ def test_network_policy(chart: Any) -> None:
         labels = chart.find(manifests, "Deployment", name)["spec"]["template"]["metadata"]["labels"]
         assert policy["podSelector"]["matchLabels"].items() <= labels.items()
     [ingress] = policy["ingress"]
-    assert ingress["ports"] == [{"protocol": "TCP", "port": 8081}]
+    # The server port, and the workers' metrics port for Prometheus.
+    assert ingress["ports"] == [{"protocol": "TCP", "port": 8081}, {"protocol": "TCP", "port": 9108}]
     namespaces = ingress["from"][0]["namespaceSelector"]["matchExpressions"][0]
     assert namespaces["key"] == "kubernetes.io/metadata.name"
     assert namespaces["values"] == ["ingress-nginx", "monitoring"]

@@ -203,7 +203,17 @@ def test_worker_deployment(chart: Any) -> None:
     assert c.get("command", []) + c.get("args", []) == ["python", "manage.py", "qcluster"]
     assert chart.env(c)["Q_WORKERS"] == "3"
     assert worker["spec"]["template"]["metadata"]["labels"]["app"] == "innominatus-worker"
-    assert "ports" not in c
+    # Only the metrics port: the worker serves no traffic, and the server has no metrics port.
+    assert c["ports"] == [{"name": "metrics", "containerPort": 9108, "protocol": "TCP"}]
+    assert chart.env(c)["WORKER_METRICS_PORT"] == "9108"
+    server = chart.container(chart.find(manifests, "Deployment", "innominatus"), "server")
+    assert "WORKER_METRICS_PORT" not in chart.env(server)
+    off = chart.container(
+        chart.find(chart.render(set_values={"worker.metricsPort": "0"}), "Deployment", "innominatus-worker"),
+        "worker",
+    )
+    assert "ports" not in off
+    assert chart.env(off)["WORKER_METRICS_PORT"] == "0"
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     disabled = chart.render(set_values={"worker.enabled": "false"})
     assert "Deployment/innominatus-worker" not in chart.names(disabled)

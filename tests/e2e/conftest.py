@@ -114,11 +114,28 @@ class Processes:
             except subprocess.TimeoutExpired:
                 with_group(child, signal.SIGKILL)
                 child.wait()
+        # Workers are grandchildren: wait until every process group is gone, so no connection lingers.
+        for child in self.children:
+            if not wait_for_group_exit(child.pid, timeout=max(0.1, deadline - time.monotonic())):
+                with_group(child, signal.SIGKILL)
+                wait_for_group_exit(child.pid, timeout=5)
 
 
 def with_group(child: subprocess.Popen[bytes], sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(child.pid, sig)
+
+
+def wait_for_group_exit(pgid: int, *, timeout: float) -> bool:
+    """Whether every process of the group has exited within `timeout` seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _answers(url: str) -> bool:

@@ -1,5 +1,6 @@
 """manage.py cleanup: retention of finished executions with their steps and logs, q2 history,
-expired sessions and expired API keys; --dry-run only counts; the lock keeps replicas apart."""
+expired sessions, audit events and expired or revoked API keys; --dry-run only counts; the lock
+keeps replicas apart."""
 
 import io
 from datetime import timedelta
@@ -11,8 +12,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_q.models import Task
 
-from innominatus.accounts.models import ApiKey
-from ops.locks import command_lock
+from innominatus.accounts.models import ApiKey, AuditEvent
+from innominatus.locks import command_lock
 from ops.tasks import CLEANUP_LOCK, run_cleanup
 from workflows.models import StepExecution, StepLog, WorkflowExecution
 
@@ -66,6 +67,27 @@ def history(make_user: Any) -> dict[str, Any]:
         key_hash="b" * 64,
         expires_at=timezone.now() + timedelta(days=9),
     )
+    in_a_year = timezone.now() + timedelta(days=365)
+    ApiKey.objects.create(
+        user=user,
+        name="revoked-long-ago",
+        prefix="inn_rev",
+        key_hash="c" * 64,
+        expires_at=in_a_year,
+        revoked_at=long_ago,
+    )
+    # Revoked within the retention: kept, so the audit trail can still name it.
+    ApiKey.objects.create(
+        user=user,
+        name="revoked-lately",
+        prefix="inn_rec",
+        key_hash="d" * 64,
+        expires_at=in_a_year,
+        revoked_at=timezone.now() - timedelta(days=3),
+    )
+    AuditEvent.objects.create(occurred_at=long_ago, username="keyowner", action="api_key.create")
+    AuditEvent.objects.create(occurred_at=long_ago, username="keyowner", action="login")
+    AuditEvent.objects.create(username="keyowner", action="login")
     return {"old": [old_done.id, old_failed.id], "kept": [old_running.id, recent.id]}
 
 
@@ -78,10 +100,20 @@ def _run(*args: str) -> str:
 def test_dry_run_counts_without_deleting(history: dict[str, Any]) -> None:
     output = _run("--days", "90", "--dry-run")
     assert "would delete" in output
-    for line in ("executions: 2", "steps: 2", "logs: 6", "q2_tasks: 1", "sessions: 1", "api_keys: 1"):
+    for line in (
+        "executions: 2",
+        "steps: 2",
+        "logs: 6",
+        "q2_tasks: 1",
+        "sessions: 1",
+        "audit_events: 2",
+        "api_keys: 2",
+    ):
         assert line in output
     assert WorkflowExecution.objects.count() == 4
     assert StepLog.objects.count() == 12
+    assert AuditEvent.objects.count() == 3
+    assert ApiKey.objects.count() == 4
 
 
 def test_cleanup_deletes_only_old_finished_work_and_expired_records(history: dict[str, Any]) -> None:
@@ -92,8 +124,11 @@ def test_cleanup_deletes_only_old_finished_work_and_expired_records(history: dic
     assert StepLog.objects.count() == 6
     assert list(Task.objects.values_list("name", flat=True)) == ["new-task"]
     assert list(Session.objects.values_list("session_key", flat=True)) == ["live"]
-    assert list(ApiKey.objects.values_list("name", flat=True)) == ["live"]
-    assert "executions: 0" in _run("--days", "90")
+    assert sorted(ApiKey.objects.values_list("name", flat=True)) == ["live", "revoked-lately"]
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["login"]
+    assert AuditEvent.objects.get().occurred_at > timezone.now() - timedelta(days=1)
+    again = _run("--days", "90")
+    assert "executions: 0" in again and "audit_events: 0" in again and "api_keys: 0" in again
 
 
 def test_a_second_cleanup_refuses_while_the_lock_is_held(history: dict[str, Any]) -> None:
@@ -102,7 +137,7 @@ def test_a_second_cleanup_refuses_while_the_lock_is_held(history: dict[str, Any]
             _run("--days", "90")
         assert run_cleanup() == {"skipped": "locked"}
     result = run_cleanup()
-    assert result["executions"] == 2
+    assert (result["executions"], result["audit_events"], result["api_keys"]) == (2, 2, 2)
 
 
 def test_days_must_be_positive() -> None:

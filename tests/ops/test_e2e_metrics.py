@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ops.locks import advisory_key
+from innominatus.locks import advisory_key
 from ops.maintenance import LOCK_NAME
 from tests.ops.servers import (
     free_port,
@@ -30,6 +30,16 @@ pytestmark = pytest.mark.e2e
 
 API_REQUESTS = 30
 FAILING_REQUESTS = 8
+LAUNCH = """
+from workflows.engine.loader import load_workflow
+from workflows.services.executions import launch_execution
+from workflows.steps.registry import known_step_types
+
+ok = "metadata: {name: e2e-ok}\\nsteps:\\n  - {name: a, type: noop}\\n  - {name: b, type: noop, dependsOn: [a]}\\n"
+bad = "metadata: {name: e2e-bad}\\nsteps:\\n  - {name: c, type: noop, config: {fail: broken on purpose}}\\n"
+for text in (ok, bad):
+    launch_execution(definition=load_workflow(text, known_step_types=known_step_types()), app_name="e2e")
+"""
 
 
 class _Pushgateway(BaseHTTPRequestHandler):
@@ -158,15 +168,8 @@ def test_http_counters_add_up_across_gunicorn_workers(stack: dict[str, Any]) -> 
 def test_worker_counters_reach_the_worker_port_the_web_metrics_and_the_pushgateway(
     stack: dict[str, Any],
 ) -> None:
-    manage(
-        "shell",
-        "-c",
-        "from django_q.tasks import async_task\n"
-        "send = 'workflows.signals.execution_finished.send'\n"
-        "async_task(send, 'e2e', status='completed', duration=2.5, execution=None)\n"
-        "async_task(send, 'e2e', status='failed', duration=1.0, execution=None)",
-        env=stack["env"],
-    )
+    # Two real workflow runs, executed by the qcluster's worker processes: one completes, one fails.
+    manage("shell", "-c", LAUNCH, env=stack["env"])
 
     def worker_counts() -> dict[tuple[str, frozenset[tuple[str, str]]], float] | None:
         try:
@@ -178,8 +181,11 @@ def test_worker_counters_reach_the_worker_port_the_web_metrics_and_the_pushgatew
     found = wait_for(worker_counts, timeout=60, what=f"worker metrics\n{stack['workers'].output()[-3000:]}")
     assert total(found, "innominatus_workflows_succeeded_total") == 1
     assert total(found, "innominatus_workflows_failed_total") == 1
+    assert total(found, "innominatus_workflows_started_total") == 2
     assert total(found, "innominatus_workflow_duration_seconds_count") == 2
-    assert total(found, "innominatus_workflow_duration_seconds_avg") == pytest.approx(1.75)
+    assert total(found, "innominatus_workflow_duration_seconds_avg") > 0
+    assert total(found, "innominatus_step_duration_seconds_count", type="noop", status="completed") == 2
+    assert total(found, "innominatus_step_duration_seconds_count", type="noop", status="failed") == 1
     # The web server on the same host shares the directory and sees the worker's counters too.
     web = scrape(f"{stack['url']}/metrics")
     assert total(web, "innominatus_workflows_executed_total") == 2

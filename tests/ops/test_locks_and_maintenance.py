@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from innominatus.locks import LockHeld, advisory_key, command_lock
 from ops import maintenance
-from ops.locks import LockHeld, advisory_key, command_lock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -48,6 +48,7 @@ def sample(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: s
     return samples[(name, frozenset(labels.items()))]
 
 
+@pytest.mark.django_db
 def test_execution_signals_move_the_workflow_counters_and_histogram() -> None:
     before = {
         name: value(name)
@@ -59,11 +60,17 @@ def test_execution_signals_move_the_workflow_counters_and_histogram() -> None:
         )
     }
     completed_before = value("innominatus_workflow_duration_seconds_count", status="completed")
-    signals.execution_started.send(
-        WorkflowExecution, execution_id="wf-1", app_name="a", workflow_name="deploy"
+    done = WorkflowExecution.objects.create(
+        app_name="a", workflow_name="metrics", status="completed", definition={}
     )
-    signals.execution_finished.send(WorkflowExecution, execution=None, status="completed", duration=12.5)
-    signals.execution_finished.send(WorkflowExecution, execution=None, status="failed", duration=3.0)
+    failed = WorkflowExecution.objects.create(
+        app_name="a", workflow_name="metrics", status="failed", definition={}
+    )
+    signals.execution_started.send(
+        WorkflowExecution, execution_id=done.id, app_name="a", workflow_name="metrics"
+    )
+    signals.execution_finished.send(WorkflowExecution, execution=done, status="completed", duration=12.5)
+    signals.execution_finished.send(WorkflowExecution, execution=failed, status="failed", duration=3.0)
     assert value("innominatus_workflows_started_total") == before["innominatus_workflows_started_total"] + 1
     assert value("innominatus_workflows_executed_total") == before["innominatus_workflows_executed_total"] + 2
     assert (

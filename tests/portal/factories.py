@@ -3,12 +3,21 @@
 from datetime import timedelta
 from typing import Any
 
+from django.db.models import Max
 from django.utils import timezone
 
+from innominatus.accounts.models import Team
 from workflows.choices import ExecutionStatus, ResourceState, StepStatus
 from workflows.engine.loader import load_workflow
-from workflows.models import Application, ResourceInstance, StepExecution, StepLog, WorkflowExecution
-from workflows.services import submit_spec
+from workflows.models import (
+    Application,
+    DeploymentRevision,
+    ResourceInstance,
+    StepExecution,
+    StepLog,
+    WorkflowExecution,
+)
+from workflows.score import ingest
 from workflows.services.executions import launch_execution
 from workflows.steps.registry import known_step_types
 
@@ -50,11 +59,33 @@ def score(name: str, image: str = "nginx:1.27") -> str:
     return SPEC.format(name=name, image=image)
 
 
+def add_revision(application: Application, user: Any, *, image: str = "nginx:1.27", comment: str = "") -> Any:
+    """The application's next revision (rows only: submitting through the service would also deploy it)."""
+    text = score(application.name, image)
+    result = ingest(text, content_type="application/yaml")
+    number = (application.revisions.aggregate(highest=Max("number"))["highest"] or 0) + 1
+    revision = DeploymentRevision.objects.create(
+        application=application,
+        number=number,
+        spec=result.spec,
+        extensions=result.extensions,
+        source=text,
+        content_hash=result.sha256,
+        comment=comment,
+        created_by=user,
+    )
+    application.current_revision = revision
+    application.save(update_fields=["current_revision", "updated_at"])
+    return revision
+
+
 def make_application(user: Any, name: str = "hello", *, image: str = "nginx:1.27") -> Application:
-    """An application with one revision, submitted by `user` through the service."""
-    result = submit_spec(text=score(name, image), content_type="application/yaml", user=user)
-    assert result.application is not None
-    return result.application
+    """An application of the user's first team with one revision and nothing deployed."""
+    team = Team.objects.filter(members=user).order_by("name").first()
+    assert team is not None, "the user needs a team"
+    application = Application.objects.create(name=name, team=team, created_by=user)
+    add_revision(application, user, image=image)
+    return application
 
 
 def make_execution(

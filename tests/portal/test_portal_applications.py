@@ -7,9 +7,9 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from tests.portal.factories import make_application, make_execution, make_resource, score
+from tests.portal.factories import add_revision, make_application, make_execution, make_resource
 from workflows.choices import ExecutionStatus, ResourceState
-from workflows.services import submit_spec
+from workflows.models import ManifestSet, WorkflowExecution
 
 pytestmark = pytest.mark.django_db
 
@@ -52,9 +52,7 @@ def test_empty_list_invites_a_first_deploy(portal: Client) -> None:
 
 def test_detail_shows_spec_resources_workflows_and_revisions(portal: Client, developer: Any) -> None:
     app = make_application(developer, "shop")
-    submit_spec(
-        text=score("shop", "nginx:1.28"), content_type="application/yaml", user=developer, comment="bump"
-    )
+    add_revision(app, developer, image="nginx:1.28", comment="bump")
     make_resource(app, "db", state=ResourceState.DEGRADED, hints={"connection": "check the password"})
     make_execution(app, status=ExecutionStatus.FAILED, workflow_name="deploy-shop")
 
@@ -84,8 +82,8 @@ def test_platform_admin_sees_every_team(platform_admin: Any, outsider: Any, clie
 
 
 def test_diff_shows_both_revisions_side_by_side(portal: Client, developer: Any) -> None:
-    make_application(developer, "web")
-    submit_spec(text=score("web", "nginx:1.29"), content_type="application/yaml", user=developer)
+    web = make_application(developer, "web")
+    add_revision(web, developer, image="nginx:1.29")
 
     response = portal.get("/apps/web/diff")
 
@@ -132,3 +130,55 @@ def test_detail_query_count_does_not_grow_with_rows(
         make_execution(app)
     with django_assert_max_num_queries(10):
         assert portal.get("/apps/wide").status_code == 200
+
+
+def test_rollback_deploys_an_earlier_revision_as_a_new_one(portal: Client, developer: Any) -> None:
+    app = make_application(developer, "shop")
+    add_revision(app, developer, image="nginx:1.28")
+    page = portal.get("/apps/shop").content.decode()
+    assert 'aria-label="Roll back to revision 1"' in page
+    assert 'aria-label="Roll back to revision 2"' not in page  # the current one
+
+    response = portal.post("/apps/shop/rollback", {"revision": "1"})
+
+    app.refresh_from_db()
+    assert app.current_revision is not None
+    assert (app.current_revision.number, app.current_revision.rolled_back_from) == (3, 1)
+    execution = WorkflowExecution.objects.get(revision=app.current_revision)
+    assert execution.trigger == "rollback"
+    assert response["Location"] == f"/workflows/{execution.pk}"
+
+
+def test_rollback_to_a_missing_revision_says_so(portal: Client, developer: Any) -> None:
+    make_application(developer, "shop")
+    response = portal.post("/apps/shop/rollback", {"revision": "7"}, follow=True)
+    assert "has no revision 7" in response.content.decode()
+    assert not WorkflowExecution.objects.exists()
+
+
+def test_rollback_needs_deploy_rights_and_visibility(
+    portal: Client, developer: Any, outsider: Any, viewer: Any, client_for: Any
+) -> None:
+    make_application(outsider, "theirs")
+    assert portal.post("/apps/theirs/rollback", {"revision": "1"}).status_code == 404
+    make_application(developer, "mine")
+    assert client_for(viewer).post("/apps/mine/rollback", {"revision": "1"}).status_code == 403
+    assert portal.get("/apps/mine/rollback").status_code == 405
+    assert not WorkflowExecution.objects.exists()
+
+
+def test_detail_shows_the_manifests_of_the_last_deploy(portal: Client, developer: Any) -> None:
+    app = make_application(developer, "shop")
+    assert "Nothing deployed yet" in portal.get("/apps/shop").content.decode()
+    ManifestSet.objects.create(
+        application=app,
+        app_name="shop",
+        revision_number=1,
+        namespace="shop",
+        applied=False,
+        reason="no cluster is configured",
+        manifests=[{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "shop"}}],
+    )
+    body = portal.get("/apps/shop").content.decode()
+    assert "<summary>Deployment/shop</summary>" in body
+    assert "rendered, not applied" in body and "no cluster is configured" in body

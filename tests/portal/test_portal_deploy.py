@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tests.portal.factories import make_application, score
-from workflows.models import Application, DeploymentRevision
+from workflows.models import Application, DeploymentRevision, WorkflowExecution
 
 pytestmark = pytest.mark.django_db
 
@@ -39,9 +39,13 @@ def test_validate_shows_the_plan_and_records_nothing(portal: Client) -> None:
     assert response.status_code == 200
     plan = response.context["plan"]
     assert (plan.application, plan.exists, plan.next_revision) == ("fresh", False, 1)
-    assert [(r.name, r.type, r.action) for r in plan.resources] == [("db", "postgres", "create")]
+    rows = response.context["plan_rows"]
+    assert [(r["name"], r["type"], r["action"], r["provider"]) for r in rows] == [
+        ("db", "postgres", "create", "postgres")
+    ]
     body = response.content.decode()
     assert 'data-action="create"' in body
+    assert "Deployment/fresh" in body  # the rendered objects of the preview
     assert "Will record revision <strong>#1</strong>" in body
     assert not Application.objects.filter(name="fresh").exists()
     # The validated text stays in the form so that Deploy submits exactly it.
@@ -66,14 +70,15 @@ def test_windows_line_endings_keep_line_numbers(portal: Client) -> None:
     assert len(response.context["source_lines"]) == BROKEN.count("\n")
 
 
-def test_deploy_records_a_revision_and_shows_the_application(portal: Client) -> None:
+def test_deploy_records_a_revision_and_shows_its_deploy(portal: Client) -> None:
     response = portal.post("/deploy", {"spec": score("shipit"), "action": "deploy", "comment": "first"})
-    assert response.status_code == 302
-    assert response["Location"] == "/apps/shipit"
     revision = DeploymentRevision.objects.get(application__name="shipit")
     assert (revision.number, revision.comment) == (1, "first")
-    page = portal.get(response["Location"])
-    assert "Recorded revision 1 of shipit." in page.content.decode()
+    execution = WorkflowExecution.objects.get(revision=revision)
+    assert response.status_code == 302
+    assert response["Location"] == f"/workflows/{execution.pk}"
+    page = portal.get(response["Location"]).content.decode()
+    assert f"Recorded revision 1 of shipit; deploying it as {execution.pk}." in page
 
 
 def test_deploying_the_same_spec_again_changes_nothing(portal: Client, developer: Any) -> None:

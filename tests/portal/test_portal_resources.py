@@ -52,15 +52,25 @@ def test_resource_query_count_does_not_grow_with_rows(
         assert portal.get("/resources").status_code == 200
 
 
-def test_providers_page_lists_builtin_types_with_usage(portal: Client, developer: Any, outsider: Any) -> None:
+def test_providers_page_lists_each_providers_types_usage_and_workflows(
+    portal: Client, developer: Any, outsider: Any
+) -> None:
     make_resource(make_application(developer, "shop"), "db")
     make_resource(make_application(outsider, "theirs"), "cache", resource_type="redis")
+    make_resource(make_application(developer, "old"), "legacy", resource_type="gone-type")
+
     response = portal.get("/providers")
+
     assert response.status_code == 200
-    types = dict(response.context["types"])
-    assert types["postgres"] == 1
-    assert types["redis"] == 0
-    assert "built-in resource types" in response.content.decode()
+    entries = {entry["provider"].name: entry for entry in response.context["providers"]}
+    usage = {item["name"]: item["in_use"] for entry in entries.values() for item in entry["types"]}
+    assert usage["postgres"] == 1
+    assert usage["redis"] == 0  # the other team's resource is not counted
+    assert entries["postgres"]["workflows"], "a provider lists the workflows it runs"
+    assert response.context["unclaimed"] == [("gone-type", 1)]
+    body = response.content.decode()
+    assert 'data-provider="postgres"' in body
+    assert ">secret</span>" in body  # the postgres password output is marked secret
 
 
 def test_sign_in_required(client: Client) -> None:

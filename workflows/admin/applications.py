@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from workflows.admin.base import ReadOnlyAdminMixin, admin_link, changelist_link
+from workflows.admin.deployments import rollback_to_revision
 from workflows.models import Application, DeploymentRevision
 from workflows.services import delete_application, diff_revisions
 from workflows.services.diffing import canonical_yaml, revision_document
@@ -121,6 +122,7 @@ class DeploymentRevisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     fields = readonly_fields
     ordering = ["application__name", "-number"]
+    actions = [rollback_to_revision]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DeploymentRevision]:
         queryset = super().get_queryset(request)

@@ -143,6 +143,12 @@ class SubmitResponseSerializer(serializers.Serializer):
     plan = SubmitPlanSerializer()
     application = ApplicationSerializer(allow_null=True)
     revision = RevisionSerializer(allow_null=True)
+    execution = serializers.CharField(
+        allow_null=True, help_text="The deploy execution a new revision started."
+    )
+    deployment = serializers.JSONField(
+        allow_null=True, help_text="Dry run: resource actions and the manifest diff against what is deployed."
+    )
 
 
 class SubmitQuerySerializer(serializers.Serializer):

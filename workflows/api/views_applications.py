@@ -161,6 +161,8 @@ class ApplicationViewSet(
             "plan": SubmitPlanSerializer(result.plan).data,
             "application": application,
             "revision": RevisionSerializer(result.revision).data if result.revision is not None else None,
+            "execution": result.execution.pk if result.execution is not None else None,
+            "deployment": result.deployment,
         }
 
     def perform_destroy(self, instance: Application) -> None:

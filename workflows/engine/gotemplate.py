@@ -76,7 +76,7 @@ class _Pipeline:
     def argument(self) -> str:
         token = self.tokens[self.index]
         self.index += 1
-        if token == "(":  # noqa: S105 - a parenthesis, not a password
+        if token == "(":  # noqa: S105 - a parenthesis, not a password  # nosec B105
             inner = self.expression()
             if self.tokens[self.index] != ")":
                 raise ValueError("unbalanced parenthesis")

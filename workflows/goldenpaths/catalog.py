@@ -116,9 +116,28 @@ def load_catalog_file(path: Path) -> dict[str, GoldenPath]:
 
 
 @cache
-def golden_paths() -> dict[str, GoldenPath]:
+def builtin_golden_paths() -> dict[str, GoldenPath]:
     """The built-in catalogue (loaded once per process)."""
     return load_catalog_file(BUILTIN_DIR / "goldenpaths.yaml")
+
+
+def golden_paths() -> dict[str, GoldenPath]:
+    """The built-in catalogue plus the golden-path workflows of the loaded providers."""
+    from workflows.providers.registry import current_registry
+
+    paths = dict(builtin_golden_paths())
+    for provider, workflow in current_registry().golden_path_workflows():
+        paths[workflow.name] = GoldenPath(
+            name=workflow.name,
+            workflow=workflow.definition,
+            description=workflow.description,
+            category=provider.category or "provider",
+            tags=workflow.tags,
+            parameters=workflow.definition.parameters,
+            source=f"{provider.source}/{workflow.file}",
+            extra={"provider": provider.name},
+        )
+    return paths
 
 
 def get_golden_path(name: str) -> GoldenPath:

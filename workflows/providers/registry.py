@@ -123,6 +123,8 @@ def provider_directories() -> list[tuple[Path, bool]]:
 
 def build_registry() -> ProviderRegistry:
     """Load every provider afresh; ProviderError describes the first broken provider or every conflict."""
+    from workflows.goldenpaths.catalog import builtin_golden_paths
+
     providers = []
     for directory, builtin in provider_directories():
         if not (directory / PROVIDER_FILE).is_file():
@@ -130,7 +132,17 @@ def build_registry() -> ProviderRegistry:
                 f"provider directory {directory} (from admin-config.yaml) has no {PROVIDER_FILE}"
             )
         providers.append(load_provider(directory, builtin=builtin))
-    return ProviderRegistry.build(providers)
+    registry = ProviderRegistry.build(providers)
+    # Golden paths share one catalogue: a provider's may not shadow a built-in one or another provider's.
+    seen = dict.fromkeys(builtin_golden_paths(), "the built-in catalogue")
+    for provider, workflow in registry.golden_path_workflows():
+        if workflow.name in seen:
+            raise ProviderError(
+                f"golden path {workflow.name!r} of provider {provider.name!r} "
+                f"is already defined by {seen[workflow.name]}"
+            )
+        seen[workflow.name] = f"provider {provider.name!r}"
+    return registry
 
 
 class _Cache:

@@ -19,7 +19,7 @@ _KIND_RANK = {
     "ClusterRoleBinding": 5,
     "RoleBinding": 5,
     "ConfigMap": 6,
-    "Secret": 6,
+    "Secret": 6,  # nosec B105 - the apply rank of the kind Secret, not a password
     "PersistentVolume": 7,
     "PersistentVolumeClaim": 8,
     "Service": 9,

@@ -29,7 +29,7 @@ from workflows.score.manifest_parts import (
 from workflows.score.naming import k8s_name, secret_key
 from workflows.score.placeholders import PlaceholderError
 
-SECRET_MASK = "********"  # noqa: S105 - the mask shown instead of a secret
+SECRET_MASK = "********"  # noqa: S105 - the mask shown instead of a secret  # nosec B105
 MANAGED_BY = "app.kubernetes.io/managed-by"
 APP_LABEL = "innominatus.dev/app"
 CONFIG_HASH = "innominatus.dev/config-hash"

@@ -13,8 +13,11 @@ from django.db.models import Max
 from innominatus.accounts.access import default_team_for, is_platform_admin
 from innominatus.accounts.models import Team
 from innominatus.problems import Conflict, ProblemError
-from workflows.models import Application, DeploymentRevision
+from workflows.models import Application, DeploymentRevision, WorkflowExecution
+from workflows.providers.registry import current_registry
 from workflows.score import IngestResult, ingest
+from workflows.services.deployments import launch_deploy, launch_undeploy
+from workflows.services.previews import preview_deploy
 
 COMMENT_MAX_LENGTH = DeploymentRevision._meta.get_field("comment").max_length or 500
 
@@ -78,6 +81,10 @@ class SubmitResult:
     dry_run: bool
     application: Application | None = None
     revision: DeploymentRevision | None = None
+    # Provisioning and deployment (workflows/services/deployments.py): the launched deploy, or for a
+    # dry run the plan of resource actions and the manifest diff against what is deployed.
+    execution: WorkflowExecution | None = None
+    deployment: dict[str, Any] | None = None
 
 
 def submit_spec(
@@ -90,7 +97,12 @@ def submit_spec(
     dry_run: bool = False,
 ) -> SubmitResult:
     """Validate a Score document and record it as its application's next deployment revision."""
-    result = ingest(text, content_type=content_type, max_bytes=settings.SCORE_MAX_BYTES)
+    result = ingest(
+        text,
+        content_type=content_type,
+        max_bytes=settings.SCORE_MAX_BYTES,
+        known_types=current_registry().known_types(),
+    )
     name = str(result.spec["metadata"]["name"])
     comment = comment.strip()[:COMMENT_MAX_LENGTH]
     with transaction.atomic():
@@ -100,11 +112,13 @@ def submit_spec(
             owner = _team_for_new_application(user, team)
             if dry_run:
                 # default_team_for may create the default team; a dry run must leave no trace.
+                preview = preview_deploy(application=None, result=result, app_name=name)
                 transaction.set_rollback(True)
                 return SubmitResult(
                     plan=_plan(name, owner.name, result, None, None, existed=False),
                     created=False,
                     dry_run=True,
+                    deployment=preview,
                 )
             application, _ = Application.objects.get_or_create(
                 name=name, defaults={"team": owner, "created_by": user}
@@ -116,9 +130,16 @@ def submit_spec(
         current = _current_revision(application)
         plan = _plan(name, application.team.name, result, application, current, existed=existed)
         if dry_run:
+            # The preview reconciles resources inside this transaction, which is rolled back.
+            preview = preview_deploy(application=application, result=result, app_name=name)
             transaction.set_rollback(True)
             return SubmitResult(
-                plan=plan, created=False, dry_run=True, application=application, revision=current
+                plan=plan,
+                created=False,
+                dry_run=True,
+                application=application,
+                revision=current,
+                deployment=preview,
             )
         if not plan.changed:
             return SubmitResult(
@@ -137,7 +158,15 @@ def submit_spec(
         )
         application.current_revision = revision
         application.save(update_fields=["current_revision", "updated_at"])
-    return SubmitResult(plan=plan, created=True, dry_run=False, application=application, revision=revision)
+        execution = launch_deploy(application=application, revision=revision, user=user)
+    return SubmitResult(
+        plan=plan,
+        created=True,
+        dry_run=False,
+        application=application,
+        revision=revision,
+        execution=execution,
+    )
 
 
 def delete_application(*, application: Application, user: Any) -> None:
@@ -147,6 +176,8 @@ def delete_application(*, application: Application, user: Any) -> None:
         if locked is None:
             return
         _check_may_submit(user, locked, None)
+        # The undeploy runs after commit; its steps name the resource instances, not the application.
+        launch_undeploy(application=locked, user=user)
         locked.delete()
 
 

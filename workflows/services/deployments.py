@@ -17,6 +17,7 @@ from django.db.models import Max
 from innominatus.accounts.access import is_platform_admin
 from innominatus.accounts.models import Team
 from innominatus.problems import ProblemError
+from workflows.choices import ExecutionStatus
 from workflows.engine.loader import load_workflow
 from workflows.engine.model import WorkflowDefinition
 from workflows.models import Application, DeploymentRevision, ManifestSet, WorkflowExecution
@@ -31,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 DEPLOY_WORKFLOW = "deploy-app"
 UNDEPLOY_WORKFLOW = "undeploy-app"
-DEPLOYING, UNDEPLOYING = "deploying", "undeploying"
+DEPLOYING, UNDEPLOYING, FAILED = "deploying", "undeploying", "failed"
 
 
 class RollbackError(ProblemError):
@@ -159,6 +160,21 @@ def launch_undeploy(*, application: Application, user: Any) -> WorkflowExecution
         application=application,
         team=application.team,
         trigger="delete",
+    )
+
+
+def on_execution_finished(sender: Any, *, execution: WorkflowExecution, status: str, **kwargs: Any) -> None:
+    """A deploy or undeploy that ended without success leaves the application saying so (never "deploying")."""
+    if (
+        execution.workflow_name not in (DEPLOY_WORKFLOW, UNDEPLOY_WORKFLOW)
+        or status == ExecutionStatus.COMPLETED
+    ):
+        return
+    if execution.application_id is None:
+        return
+    message = f"{execution.workflow_name} {execution.pk} {status}: {execution.error_message}".strip()
+    Application.objects.filter(pk=execution.application_id, deploy_state__in=(DEPLOYING, UNDEPLOYING)).update(
+        deploy_state=FAILED, deploy_message=message[:5000]
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from innominatus.accounts.access import default_team_for
+from innominatus.accounts.access import default_team_for, team_filter
 from workflows.engine.durations import parse_duration
 from workflows.engine.errors import Problem, WorkflowValidationError
 from workflows.engine.parameters import validate_parameters
@@ -20,18 +20,29 @@ logger = logging.getLogger(__name__)
 MAX_TTL_SECONDS = 7 * 24 * 3600
 
 
-def _application_for(parameters: dict[str, Any]) -> Application | None:
-    name = parameters.get("app_name") or parameters.get("application")
+def _application_for(parameters: dict[str, Any], user: Any) -> Application | None:
+    """The application a run names, if it exists; another team's application is refused like a typo."""
+    key = "app_name" if parameters.get("app_name") else "application"
+    name = parameters.get(key)
     if not name:
         return None
-    return Application.objects.select_related("team", "current_revision").filter(name=name).first()
+    found = Application.objects.select_related("team", "current_revision").filter(name=name).first()
+    if found is not None and not Application.objects.filter(team_filter(user), pk=found.pk).exists():
+        raise WorkflowValidationError(
+            [
+                Problem(
+                    f"parameters.{key}", f"no application named {name!r} that you can access", "not-visible"
+                )
+            ]
+        )
+    return found
 
 
 def launch_golden_path(*, name: str, parameters: dict[str, Any], user: Any) -> WorkflowExecution:
     """Validate a golden path's parameters and start it; a TTL parameter registers an ephemeral environment."""
     path = get_golden_path(name)
     values = validate_parameters(path.parameters, parameters)
-    application = _application_for(values)
+    application = _application_for(values, user)
     app_name = application.name if application else str(values.get("app_name") or name)
     team = application.team if application else default_team_for(user)
     with transaction.atomic():

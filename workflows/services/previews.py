@@ -6,6 +6,8 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
+from django.db.models import Max
+
 from workflows.choices import ResourceState
 from workflows.models import Application, ManifestSet
 from workflows.providers.model import UnknownResourceType
@@ -73,13 +75,18 @@ def preview_deploy(*, application: Application | None, result: IngestResult, app
         action["provider"] = registry.owners.get(action["type"], "")
     namespace = app_namespace(app_name)
     secret_keys = {item["name"]: _secret_keys(registry, item["type"]) for item in actions}
+    highest = application.revisions.aggregate(highest=Max("number"))["highest"] if application else None
     problems: list[str] = []
     try:
-        rendered = render_workload(
-            WorkloadInput(
-                spec=spec, namespace=namespace, outputs=outputs, secret_keys=secret_keys, lenient=True
-            )
-        ).masked()
+        workload = WorkloadInput(
+            spec=spec,
+            namespace=namespace,
+            outputs=outputs,
+            secret_keys=secret_keys,
+            revision=int(highest or 0) + 1,
+            lenient=True,
+        )
+        rendered = render_workload(workload).masked()
     except RenderError as exc:
         rendered, problems = [], exc.problems
     deployed = last_deployed(app_name)

@@ -112,9 +112,10 @@ def _new_instance(
 
 
 def _needs_work(instance: ResourceInstance) -> str:
-    if instance.state == ResourceState.REQUESTED:
+    # A resource left provisioning or updating (its execution died) is picked up again, not skipped.
+    if instance.state in (ResourceState.REQUESTED, ResourceState.PROVISIONING):
         return CREATE
-    if instance.state == ResourceState.FAILED:
+    if instance.state in (ResourceState.FAILED, ResourceState.UPDATING):
         return UPDATE if instance.outputs else CREATE
     return KEEP
 

@@ -35,7 +35,7 @@ from workflows.steps.base import PlannedProvision, ProvisionJob, StepContext
 
 logger = logging.getLogger(__name__)
 
-STARTS = {
+STARTS: dict[str, str] = {
     ResourceState.REQUESTED: ResourceState.PROVISIONING,
     ResourceState.FAILED: ResourceState.PROVISIONING,
     ResourceState.ACTIVE: ResourceState.UPDATING,
@@ -111,7 +111,8 @@ class ExecutionResourceOps(WorkloadOps):
         extension = (revision.extensions or {}).get("environment") if revision is not None else None
         values = dict(platform_config().environment)
         if isinstance(extension, dict):
-            source = extension.get("variables") if isinstance(extension.get("variables"), dict) else extension
+            nested = extension.get("variables")
+            source: dict[str, Any] = nested if isinstance(nested, dict) else extension
             values.update(
                 {str(k): str(v) for k, v in source.items() if isinstance(v, str | int | float | bool)}
             )
@@ -151,7 +152,7 @@ class ExecutionResourceOps(WorkloadOps):
         if unknown:
             raise ValueError(f"{found.resource_type} has no generated value(s) {', '.join(sorted(unknown))}")
         move_args = {"actor": self.actor, "execution_id": self.execution.pk}
-        base = {
+        base: dict[str, Any] = {
             "instance_id": found.pk,
             "resource": name,
             "resource_type": found.resource_type,
@@ -190,6 +191,8 @@ class ExecutionResourceOps(WorkloadOps):
             ):
                 operation = "create"
             target = STARTS.get(found.state)
+            if found.state == ResourceState.FAILED and operation == "update":
+                target = ResourceState.UPDATING
             if target is None and found.state not in WORKING:
                 raise ValueError(f"resource {name!r} is {found.state} and cannot be {operation}d")
             if target is not None:
@@ -271,7 +274,7 @@ class ExecutionResourceOps(WorkloadOps):
             return {}
         if job.operation == "delete":
             with transaction.atomic():
-                ResourceInstance.objects.filter(pk=found.pk).update(secret_outputs="")
+                ResourceInstance.objects.filter(pk=found.pk).update(secret_outputs="")  # nosec B106 - clears them
                 found.bindings.all().delete()
                 note = (
                     f"rendered, not applied: {render_only}" if render_only else f"deleted by {job.provider}"

@@ -50,7 +50,7 @@ def execution_secrets(execution: WorkflowExecution) -> list[str]:
     uses (shared ones included), found by name so an undeploy still knows them after the app is gone."""
     values: list[str] = []
     used = Q(app_name=execution.app_name) | Q(bindings__app_name=execution.app_name)
-    tokens = ResourceInstance.objects.filter(used).exclude(secret_outputs="")
+    tokens = ResourceInstance.objects.filter(used).exclude(secret_outputs="")  # nosec B106 - "none stored"
     for token in tokens.values_list("secret_outputs", flat=True).distinct():
         try:
             values.extend(str(v) for v in decrypt_mapping(token).values() if v not in (None, ""))

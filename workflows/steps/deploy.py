@@ -37,14 +37,10 @@ DEPLOYED, RENDERED, FAILED, UNDEPLOYED = "deployed", "rendered, not applied", "f
 def identity(manifest: Mapping[str, Any], namespace: str) -> dict[str, Any]:
     """The part of a manifest needed to find or delete the object."""
     metadata = manifest.get("metadata") or {}
-    ref = {
-        "apiVersion": manifest.get("apiVersion"),
-        "kind": manifest.get("kind"),
-        "metadata": {"name": metadata.get("name")},
-    }
+    wanted: dict[str, Any] = {"name": metadata.get("name")}
     if manifest.get("kind") != "Namespace":
-        ref["metadata"]["namespace"] = metadata.get("namespace") or namespace
-    return ref
+        wanted["namespace"] = metadata.get("namespace") or namespace
+    return {"apiVersion": manifest.get("apiVersion"), "kind": manifest.get("kind"), "metadata": wanted}
 
 
 def _key(ref: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -109,9 +105,8 @@ class DeployStep(Step):
                 return StepResult.fail(f"resources could not be provisioned: {error}")
         revision = ctx.config.get("revision")
         try:
-            job = ctx.resource_ops.workload(
-                ctx, revision=int(revision) if revision not in (None, "") else None
-            )
+            number = int(revision) if isinstance(revision, int | str) and revision != "" else None
+            job = ctx.resource_ops.workload(ctx, revision=number)
         except (LookupError, ValueError) as exc:
             return StepResult.fail(str(exc))
         return self._deploy(ctx, job)

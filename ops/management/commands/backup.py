@@ -6,8 +6,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from innominatus.locks import LockHeld, command_lock
 from ops.backup import BackupError, create_backup
-from ops.locks import LockHeld, command_lock
 from ops.tasks import BACKUP_LOCK
 
 

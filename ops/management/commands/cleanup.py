@@ -1,17 +1,20 @@
-"""manage.py cleanup: retention of executions, steps, logs, q2 history, sessions and expired API keys."""
+"""manage.py cleanup: retention of executions, steps, logs, q2 history, sessions, audit events and API keys."""
 
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from innominatus.locks import LockHeld, command_lock
 from ops.cleanup import cleanup
-from ops.locks import LockHeld, command_lock
 from ops.tasks import CLEANUP_LOCK
 
 
 class Command(BaseCommand):
-    help = "Delete finished executions (with steps and logs), q2 history and expired keys older than --days."
+    help = (
+        "Delete finished executions (with steps and logs), q2 history, audit events and expired or "
+        "revoked API keys older than --days, and expired sessions."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -30,5 +33,5 @@ class Command(BaseCommand):
             raise CommandError("another cleanup is running (lock held); try again later") from None
         verb = "would delete" if report.dry_run else "deleted"
         self.stdout.write(f"{verb} (older than {report.cutoff.isoformat()}):")
-        for field in ("executions", "steps", "logs", "q2_tasks", "sessions", "api_keys"):
+        for field in ("executions", "steps", "logs", "q2_tasks", "sessions", "audit_events", "api_keys"):
             self.stdout.write(f"  {field}: {getattr(report, field)}")

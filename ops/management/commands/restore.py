@@ -5,9 +5,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from innominatus.locks import LockHeld
 from ops import maintenance
 from ops.backup import BackupError, restore_backup
-from ops.locks import LockHeld
 
 
 class Command(BaseCommand):

@@ -105,3 +105,16 @@ def test_golden_path_catalogue_and_validated_launch(api: APIClient) -> None:
     assert environment.name == "pr-12"
     assert 7100 < (environment.expires_at - execution.created_at).total_seconds() <= 7200
     assert api.get("/api/golden-paths/nope").status_code == 404
+
+
+def test_golden_path_cannot_target_another_teams_application(api: APIClient, make_user: Any) -> None:
+    from innominatus.accounts.models import Team
+    from workflows.models import Application
+
+    Application.objects.create(name="theirs", team=Team.objects.create(name="team-z"))
+    response = api.post(
+        "/api/golden-paths/ephemeral-env/execute", {"parameters": {"app_name": "theirs"}}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["path"] == "parameters.app_name"
+    assert WorkflowExecution.objects.count() == 0

@@ -5,7 +5,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from innominatus.locks import LockHeld, command_lock
 from workflows.services.reaper import ReapReport, expired_steps, recover_step
+
+# Held by `stuck --recover`, so that two replicas never recover the same steps at once.
+RECOVER_LOCK = "innominatus:workflows-recover"
 
 
 class Command(BaseCommand):
@@ -19,7 +23,16 @@ class Command(BaseCommand):
     def handle(self, *args: Any, subcommand: str, **options: Any) -> None:
         if subcommand != "stuck":
             raise CommandError(f"unknown subcommand {subcommand!r}")
-        self._stuck(recover=options["recover"])
+        if not options["recover"]:
+            self._stuck(recover=False)
+            return
+        try:
+            with command_lock(RECOVER_LOCK):
+                self._stuck(recover=True)
+        except LockHeld:
+            raise CommandError(
+                "another replica is recovering stuck workflows (lock held); try again later"
+            ) from None
 
     def _stuck(self, *, recover: bool) -> None:
         now = timezone.now()

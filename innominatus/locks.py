@@ -1,5 +1,8 @@
 """Database-wide named locks so that two replicas never run the same operation at once.
 
+Shared by `ops` (backup, restore, cleanup, maintenance) and `workflows` (stuck-workflow recovery),
+which must not import `ops`.
+
 PostgreSQL: a session advisory lock on a dedicated connection (pg_try_advisory_lock), released
 when the block ends or the process dies. SQLite: an flock on a file next to the database, which
 covers every process on the one host that can open the file.
@@ -33,25 +36,32 @@ def sqlite_lock_path(name: str, alias: str = DEFAULT_DB_ALIAS) -> Path:
 
 @contextlib.contextmanager
 def postgres_advisory_lock(name: str, alias: str, *, shared: bool) -> Iterator[Any]:
+    """Hold the advisory lock `name` on a connection of its own for the block."""
     # A connection of its own: nothing the command does (or closes) can drop the lock by accident.
     wrapper = connections.create_connection(alias)
+    key = advisory_key(name)
+    kind = "_shared" if shared else ""
+    acquired = False
     try:
         wrapper.ensure_connection()
-        key = advisory_key(name)
-        function = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
         with wrapper.cursor() as cursor:
-            cursor.execute(f"SELECT {function}(%s)", [key])
+            cursor.execute(f"SELECT pg_try_advisory_lock{kind}(%s)", [key])
             (acquired,) = cursor.fetchone()
         if not acquired:
             raise LockHeld(name)
         yield wrapper
     finally:
-        # Closing the session releases its advisory locks, also when acquisition failed half-way.
+        if acquired:
+            # Unlock explicitly: a closed session frees its locks only when its backend has exited,
+            # which a caller that locks again right away could overtake.
+            with contextlib.suppress(Exception), wrapper.cursor() as cursor:
+                cursor.execute(f"SELECT pg_advisory_unlock{kind}(%s)", [key])
         wrapper.close()
 
 
 @contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[Path]:
+    """Hold an exclusive flock on `path` for the block; raise LockHeld at once if it is taken."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+") as handle:
         try:
