@@ -17,8 +17,13 @@ def _pause_during_restore(sender: Any, **kwargs: Any) -> None:
 
 def _start_worker_agent(sender: Any, **kwargs: Any) -> None:
     """q2 post_spawn: every worker process gets its heartbeat/metrics thread."""
+    from django.conf import settings
+
     from ops.worker import start_agent
 
+    # In sync mode django-q2 runs the worker function inside the caller: that process is no worker.
+    if settings.Q_CLUSTER.get("sync"):
+        return
     start_agent()
 
 

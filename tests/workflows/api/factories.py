@@ -7,9 +7,17 @@ from typing import Any
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from innominatus.accounts.access import default_team_for
 from workflows.choices import ExecutionStatus, ResourceState, StepStatus
-from workflows.models import Application, ResourceInstance, StepExecution, StepLog, WorkflowExecution
-from workflows.services import submit_spec
+from workflows.models import (
+    Application,
+    DeploymentRevision,
+    ResourceInstance,
+    StepExecution,
+    StepLog,
+    WorkflowExecution,
+)
+from workflows.score import ingest
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "score"
 
@@ -48,10 +56,30 @@ def post_spec(
 
 
 def make_application(user: Any, name: str = "hello", *, image: str = "nginx:1.27") -> Application:
-    """An application with one revision, submitted by `user`."""
-    result = submit_spec(text=score(name, image), content_type="application/yaml", user=user)
-    assert result.application is not None
-    return result.application
+    """An application of `user`'s team with a new revision per new content, stored without a deploy.
+
+    Submitting through the API also starts a deploy (and records its resources); tests that count
+    executions or resources create exactly the rows they assert on.
+    """
+    result = ingest(score(name, image))
+    application, _ = Application.objects.get_or_create(
+        name=name, defaults={"team": default_team_for(user), "created_by": user}
+    )
+    last = application.revisions.order_by("-number").first()
+    if last is not None and last.content_hash == result.sha256:
+        return application
+    revision = DeploymentRevision.objects.create(
+        application=application,
+        number=(last.number if last else 0) + 1,
+        spec=result.spec,
+        extensions=result.extensions,
+        source=score(name, image),
+        content_hash=result.sha256,
+        created_by=user,
+    )
+    application.current_revision = revision
+    application.save(update_fields=["current_revision"])
+    return application
 
 
 def make_execution(

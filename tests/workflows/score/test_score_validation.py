@@ -358,3 +358,23 @@ def test_builtin_types_cover_the_reference_provisioners() -> None:
         "mssql",
         "postgres-instance",
     } <= BUILTIN_RESOURCE_TYPES
+
+
+def test_nul_characters_are_refused_with_their_path() -> None:
+    import json
+
+    from workflows.score import ScoreValidationError, ingest
+
+    document = {
+        "apiVersion": "score.dev/v1b1",
+        "metadata": {"name": "hello", "\x00": None},
+        "containers": {"main": {"image": "nginx", "variables": {"A": "x\x00y"}}},
+    }
+    try:
+        ingest(json.dumps(document), content_type="application/json")
+    except ScoreValidationError as exc:
+        codes = {(problem.path, problem.code) for problem in exc.problems}
+    else:
+        raise AssertionError("a NUL character was accepted")
+    assert ("metadata", "nul-character") in codes
+    assert ("containers.main.variables.A", "nul-character") in codes
