@@ -103,8 +103,10 @@ def static_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module scope: the event loop Playwright runs in this thread must be gone before other modules'
+    # tests call Django code that uses async_to_sync.
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: apt-get install -y chromium chromium-driver (see docs/TOOLS)")
     # Playwright's sync API keeps an event loop running in this thread; the ORM calls of the tests are

@@ -41,13 +41,15 @@ def resources_view(execution: WorkflowExecution) -> dict[str, Any]:
     return found
 
 
-def execution_context(execution: WorkflowExecution, steps: list[StepExecution]) -> dict[str, Any]:
-    """The namespaces a workflow's templates and conditions may use."""
+def execution_context(
+    execution: WorkflowExecution, steps: list[StepExecution], *, resources: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The namespaces a workflow's templates and conditions may use (`resources` when already read)."""
     return {
         "parameters": execution.parameters or {},
         "variables": execution.variables or {},
         "steps": {step.name: step_view(step) for step in steps},
-        "resources": resources_view(execution),
+        "resources": resources_view(execution) if resources is None else resources,
         "app": app_view(execution),
         "execution": {
             "id": execution.id,

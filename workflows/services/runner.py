@@ -191,7 +191,8 @@ def _record(
         status, outputs, error = outcome.status, outcome.outputs, outcome.error
         if status == StepStatus.COMPLETED:
             try:
-                context = execution_context(execution, list(execution.steps.all()))
+                templated = step_def.set_variables or any(t is not None for t in step_def.outputs.values())
+                context = execution_context(execution, list(execution.steps.all())) if templated else {}
                 outputs, new_variables = apply_step_outputs(step_def, outputs, context)
             except Exception as exc:
                 status, error = StepStatus.FAILED, f"outputs could not be applied: {exc}"

@@ -16,7 +16,7 @@ from workflows.engine.outputs import render_workflow_outputs, render_workflow_va
 from workflows.engine.planning import StepState, decide
 from workflows.models import StepExecution, WorkflowExecution
 from workflows.queue import enqueue
-from workflows.services.context import execution_context
+from workflows.services.context import execution_context, resources_view
 from workflows.steps.registry import step_classes
 
 logger = logging.getLogger(__name__)
@@ -56,8 +56,11 @@ def _apply_decisions(
 ) -> tuple[list[StepExecution], Any]:
     """Apply skip and wait decisions until nothing changes; return the steps to run and the last decision."""
     by_name = {step.name: step for step in steps}
+    # Only conditions read the context here; most workflows have none, so skip reading resources.
+    conditional = any(step.if_expr or step.unless_expr for step in definition.steps)
+    resources = resources_view(execution) if conditional else {}
     for _ in range(len(steps) + 1):
-        context = execution_context(execution, steps)
+        context = execution_context(execution, steps, resources=resources) if conditional else None
         decisions = decide(definition, _states(steps, definition), context)
         changed = False
         for name, reason in decisions.to_skip.items():

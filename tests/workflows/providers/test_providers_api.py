@@ -172,7 +172,9 @@ def test_external_state_endpoint_validates_transitions(
     done = api.post(url, {"state": "active", "outputs": {"host": "h"}}, format="json")
     assert done.json()["state"] == "active" and done.json()["outputs"] == {"host": "h"}
     assert api.post(url, {"state": "melted"}, format="json").status_code == 400
-    native = ResourceInstance.objects.get(app_name=app.name, resource_name="db")
+    native = ResourceInstance.objects.create(
+        application=app, app_name=app.name, resource_name="db", resource_type="postgres"
+    )
     assert (
         api.post(f"/api/resources/{native.pk}/external-state", {"state": "active"}, format="json").status_code
         == 409

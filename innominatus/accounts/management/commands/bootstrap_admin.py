@@ -6,6 +6,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
+from innominatus.accounts.services import create_api_key
+
 
 class Command(BaseCommand):
     help = "Create the first admin user (if absent) and print its password once."
@@ -23,13 +25,13 @@ class Command(BaseCommand):
             )
             return
         password = secrets.token_urlsafe(12)
-        User.objects.create_superuser(username=username, email=email, password=password)
+        user = User.objects.create_superuser(username=username, email=email, password=password)
+        issued = create_api_key(user=user, name="bootstrap", expiry_days=30)
         banner = "=" * 64
         self.stdout.write(banner)
         self.stdout.write("innominatus admin account created (shown only this once):")
         self.stdout.write(f"  username: {username}")
         self.stdout.write(f"  password: {password}")
-        self.stdout.write(
-            "  sign in at http://localhost:8081/login (or POST /api/login), then create an API key"
-        )
+        self.stdout.write(f"  API key:  {issued.raw_key}  (30 days; use as 'Authorization: Bearer <key>')")
+        self.stdout.write("  sign in at http://localhost:8081/login; API keys are managed at /profile")
         self.stdout.write(banner)
