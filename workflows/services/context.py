@@ -5,6 +5,11 @@ from typing import Any
 from workflows.models import StepExecution, WorkflowExecution
 
 
+def context_steps(execution: WorkflowExecution) -> list[StepExecution]:
+    """An execution's steps as scheduling and templates need them (the large rendered config is left out)."""
+    return list(execution.steps.defer("config"))
+
+
 def step_view(step: StepExecution) -> dict[str, Any]:
     """What templates and conditions see of one step."""
     return {

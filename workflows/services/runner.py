@@ -23,7 +23,7 @@ from workflows.engine.outputs import apply_step_outputs
 from workflows.engine.templating import render_value
 from workflows.models import StepExecution, WorkflowExecution
 from workflows.services import scheduler
-from workflows.services.context import execution_context
+from workflows.services.context import context_steps, execution_context
 from workflows.services.monitor import StepMonitor
 from workflows.services.resources import ExecutionResourceOps
 from workflows.services.secrets import execution_secrets
@@ -89,7 +89,11 @@ def run_step(step_id: int) -> int | None:
     step_def = definition.step(step.name)
     with bind(workflow_id=execution.id, app_name=execution.app_name, step=step.name):
         writer = StepLogWriter(
-            execution_id=execution.id, step_id=step.pk, secrets=execution_secrets(execution)
+            execution_id=execution.id,
+            step_id=step.pk,
+            secrets=execution_secrets(execution),
+            # A first attempt has no earlier lines of its own: numbering starts without a query.
+            first_seq=1 if step.attempt == 1 else None,
         )
         outcome = _attempt(step, execution, step_def, owner, writer)
         next_ids, retry_delay = _record(step, step_def, owner, outcome, writer)
@@ -111,7 +115,7 @@ def _attempt(
 ) -> Outcome:
     """Render the step's configuration and run it while a monitor thread keeps the lease."""
     writer.system(f"attempt {step.attempt} of {step.max_attempts} started on {owner}")
-    context = execution_context(execution, list(execution.steps.all()))
+    context = execution_context(execution, context_steps(execution))
     try:
         config = render_value(step_def.config, context)
         env = {key: str(value) for key, value in render_value(step_def.env, context).items()}
@@ -185,14 +189,18 @@ def _record(
         return [], None
     retry_delay: float | None = None
     with transaction.atomic():
-        execution = WorkflowExecution.objects.select_for_update(of=("self",)).get(pk=step.execution_id)
+        execution = (
+            WorkflowExecution.objects.select_for_update(of=("self",))
+            .select_related("revision", "application")
+            .get(pk=step.execution_id)
+        )
         mine = StepExecution.objects.filter(pk=step.pk, status=StepStatus.RUNNING, lease_owner=owner)
         now = timezone.now()
         status, outputs, error = outcome.status, outcome.outputs, outcome.error
         if status == StepStatus.COMPLETED:
             try:
                 templated = step_def.set_variables or any(t is not None for t in step_def.outputs.values())
-                context = execution_context(execution, list(execution.steps.all())) if templated else {}
+                context = execution_context(execution, context_steps(execution)) if templated else {}
                 outputs, new_variables = apply_step_outputs(step_def, outputs, context)
             except Exception as exc:
                 status, error = StepStatus.FAILED, f"outputs could not be applied: {exc}"
@@ -225,7 +233,7 @@ def _record(
         writer.flush()
         if not moved:
             return [], None
-        next_ids = scheduler.advance(execution.pk) if retry_delay is None else []
+        next_ids = scheduler.advance(execution.pk, locked=execution) if retry_delay is None else []
     if retry_delay is None:
         duration = (timezone.now() - step.started_at).total_seconds() if step.started_at else None
         signals.step_finished.send(sender=StepExecution, step=step, status=status, duration=duration)

@@ -16,7 +16,7 @@ from workflows.engine.outputs import render_workflow_outputs, render_workflow_va
 from workflows.engine.planning import StepState, decide
 from workflows.models import StepExecution, WorkflowExecution
 from workflows.queue import enqueue
-from workflows.services.context import execution_context, resources_view
+from workflows.services.context import context_steps, execution_context, resources_view
 from workflows.steps.registry import step_classes
 
 logger = logging.getLogger(__name__)
@@ -83,11 +83,14 @@ def _apply_decisions(
     return runnable, decisions
 
 
-def advance(execution_id: str) -> list[int]:
-    """Re-evaluate one execution under its row lock; return ids of steps to run now."""
+def advance(execution_id: str, *, locked: WorkflowExecution | None = None) -> list[int]:
+    """Re-evaluate one execution under its row lock; return ids of steps to run now.
+
+    `locked` is the execution when the caller already holds its row lock in the current transaction.
+    """
     now = timezone.now()
     with transaction.atomic():
-        execution = (
+        execution = locked or (
             WorkflowExecution.objects.select_for_update(of=("self",))
             .select_related("revision", "application")
             .get(pk=execution_id)
@@ -96,7 +99,7 @@ def advance(execution_id: str) -> list[int]:
             return []
         with bind(workflow_id=execution.id, app_name=execution.app_name):
             definition = WorkflowDefinition.from_dict(execution.definition)
-            steps = list(execution.steps.all())
+            steps = context_steps(execution)
             if execution.status == ExecutionStatus.PENDING:
                 try:
                     variables = render_workflow_variables(definition, execution_context(execution, steps))
