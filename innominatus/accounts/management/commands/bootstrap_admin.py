@@ -3,6 +3,7 @@
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -33,5 +34,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  username: {username}")
         self.stdout.write(f"  password: {password}")
         self.stdout.write(f"  API key:  {issued.raw_key}  (30 days; use as 'Authorization: Bearer <key>')")
-        self.stdout.write("  sign in at http://localhost:8081/login; API keys are managed at /profile")
+        self.stdout.write(
+            f"  sign in at http://localhost:{settings.PORT}/login; API keys are managed at /profile"
+        )
         self.stdout.write(banner)
