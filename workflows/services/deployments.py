@@ -88,7 +88,12 @@ def deploy_definition(
     )
     steps += _deletions(changes, ["deploy"])
     document = {
-        "metadata": {"name": DEPLOY_WORKFLOW, "description": f"Deploy revision {revision} of {app_name}"},
+        # One deploy or undeploy of an application at a time; later ones wait their turn.
+        "metadata": {
+            "name": DEPLOY_WORKFLOW,
+            "description": f"Deploy revision {revision} of {app_name}",
+            "concurrency": "application",
+        },
         "steps": steps,
         "outputs": {"namespace": "{{ steps.deploy.outputs.namespace }}"},
     }
@@ -115,7 +120,8 @@ def undeploy_definition(
             },
         }
     )
-    document = {"metadata": {"name": UNDEPLOY_WORKFLOW, "description": f"Remove {app_name}"}, "steps": steps}
+    metadata = {"name": UNDEPLOY_WORKFLOW, "description": f"Remove {app_name}", "concurrency": "application"}
+    document = {"metadata": metadata, "steps": steps}
     return load_workflow(document, known_step_types=known_step_types())
 
 

@@ -14,6 +14,7 @@ from workflows.engine.parameters import validate_parameters
 from workflows.engine.planning import effective_dependencies
 from workflows.models import Application, DeploymentRevision, StepExecution, WorkflowExecution
 from workflows.queue import enqueue
+from workflows.services import scheduler
 from workflows.services.steplog import StepLogWriter
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ def cancel_execution(*, execution: WorkflowExecution, user: Any, reason: str = "
             status=StepStatus.CANCELLED, completed_at=now, error_message=message
         )
     _log_engine_line(locked.pk, message)
+    scheduler.start_next_in_group(locked, WorkflowDefinition.from_dict(locked.definition))
     return locked
 
 

@@ -6,11 +6,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from innominatus.logcontext import bind
 from workflows import signals
-from workflows.choices import ExecutionStatus, StepStatus
+from workflows.choices import EXECUTION_ACTIVE_STATUSES, ExecutionStatus, StepStatus
 from workflows.engine.model import WorkflowDefinition
 from workflows.engine.outputs import render_workflow_outputs, render_workflow_variables
 from workflows.engine.planning import StepState, decide
@@ -22,6 +23,7 @@ from workflows.steps.registry import step_classes
 logger = logging.getLogger(__name__)
 
 RUN_STEP_TASK = "workflows.tasks.run_step"
+ADVANCE_TASK = "workflows.tasks.run_advance"
 
 
 def _needs_approval(step: StepExecution, definition: WorkflowDefinition) -> bool:
@@ -100,6 +102,8 @@ def advance(execution_id: str, *, locked: WorkflowExecution | None = None) -> li
         with bind(workflow_id=execution.id, app_name=execution.app_name):
             definition = WorkflowDefinition.from_dict(execution.definition)
             steps = context_steps(execution)
+            if execution.status == ExecutionStatus.PENDING and _waits_for_its_turn(execution, definition):
+                return []
             if execution.status == ExecutionStatus.PENDING:
                 try:
                     variables = render_workflow_variables(definition, execution_context(execution, steps))
@@ -133,6 +137,47 @@ def advance(execution_id: str, *, locked: WorkflowExecution | None = None) -> li
                 StepExecution.objects.filter(pk__in=[step.pk for step in due]).update(dispatched_at=now)
             _update_activity(execution, steps, runnable)
             return [step.pk for step in due]
+
+
+def _concurrency_group(definition: WorkflowDefinition) -> str:
+    return str((definition.metadata or {}).get("concurrency") or "")
+
+
+def _same_group(execution: WorkflowExecution, group: str) -> QuerySet[WorkflowExecution]:
+    """Executions of the same application in the same concurrency group (`metadata.concurrency`)."""
+    return WorkflowExecution.objects.filter(
+        app_name=execution.app_name, definition__metadata__concurrency=group
+    ).exclude(pk=execution.pk)
+
+
+def _waits_for_its_turn(execution: WorkflowExecution, definition: WorkflowDefinition) -> bool:
+    """`concurrency: application` lets one run of the group per application start; the rest queue in order."""
+    group = _concurrency_group(definition)
+    if not group:
+        return False
+    earlier = Q(created_at__lt=execution.created_at) | Q(created_at=execution.created_at, pk__lt=execution.pk)
+    ahead = _same_group(execution, group).filter(earlier, status__in=EXECUTION_ACTIVE_STATUSES)
+    # Anything already started goes first, whenever it was created.
+    started = _same_group(execution, group).filter(
+        status__in=[ExecutionStatus.RUNNING, ExecutionStatus.WAITING]
+    )
+    return ahead.exists() or started.exists()
+
+
+def start_next_in_group(execution: WorkflowExecution, definition: WorkflowDefinition) -> None:
+    """When a run of a concurrency group ends, the oldest queued one of its application may start."""
+    group = _concurrency_group(definition)
+    if not group:
+        return
+    queued = (
+        _same_group(execution, group)
+        .filter(status=ExecutionStatus.PENDING)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if queued:
+        enqueue(ADVANCE_TASK, queued)
 
 
 def _update_activity(
@@ -174,6 +219,7 @@ def _finish(
         execution.transition(ExecutionStatus.RUNNING)
     if not execution.finish(outcome, error):
         return
+    start_next_in_group(execution, definition)
     logger.info("workflow finished", extra={"status": outcome})
     transaction.on_commit(
         lambda: signals.execution_finished.send(

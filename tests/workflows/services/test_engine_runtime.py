@@ -266,3 +266,31 @@ steps:
     assert "dead-host:1:1" in ghost.error_message and "no retries left" in ghost.error_message
     assert wf.status == ExecutionStatus.FAILED
     assert StepLog.objects.filter(step=ghost, message__contains="stopped heartbeating").exists()
+
+
+CONCURRENT = """
+metadata: {name: serial-deploy, concurrency: application}
+steps:
+  - {name: gate, type: approval}
+  - {name: done, type: noop}
+"""
+
+
+def test_concurrency_group_runs_one_execution_per_application_at_a_time(developer: Any) -> None:
+    first = launch(CONCURRENT)
+    second = launch(CONCURRENT)
+    other_app = executions.launch_execution(
+        definition=load_workflow(CONCURRENT, known_step_types=known_step_types()), app_name="elsewhere"
+    )
+    other_app.refresh_from_db()
+    assert first.status == ExecutionStatus.WAITING
+    assert second.status == ExecutionStatus.PENDING, "the second run of the group must queue"
+    assert other_app.status == ExecutionStatus.WAITING, "another application is not held up"
+    executions.approve_step(execution=first, user=developer)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == ExecutionStatus.COMPLETED
+    assert second.status == ExecutionStatus.WAITING, "the queued run starts when the first ends"
+    executions.cancel_execution(execution=second, user=developer)
+    third = launch(CONCURRENT)
+    assert third.status == ExecutionStatus.WAITING
