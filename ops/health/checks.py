@@ -4,6 +4,7 @@ Checks that touch the database run on one long-lived thread so that they reuse o
 server process, and each has a short timeout so that a hung database cannot hang a probe.
 """
 
+import abc
 import dataclasses
 import datetime
 import functools
@@ -54,8 +55,9 @@ class ComponentCheck(HealthCheck):
     critical: ClassVar[bool] = True
     timeout: datetime.timedelta = dataclasses.field(default_factory=_timeout, repr=False)
 
+    @abc.abstractmethod
     def run(self) -> None:
-        raise NotImplementedError
+        """Check the component (synchronously); raise ServiceUnavailable or ServiceWarning when it is not OK."""
 
     def ok_message(self) -> str:
         return "OK"

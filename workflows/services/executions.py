@@ -91,7 +91,7 @@ def cancel_execution(*, execution: WorkflowExecution, user: Any, reason: str = "
             status=StepStatus.CANCELLED, completed_at=now, error_message=message
         )
     _log_engine_line(locked.pk, message)
-    scheduler.start_next_in_group(locked, WorkflowDefinition.from_dict(locked.definition))
+    scheduler.start_next_in_group(locked)
     return locked
 
 

@@ -102,7 +102,7 @@ def advance(execution_id: str, *, locked: WorkflowExecution | None = None) -> li
         with bind(workflow_id=execution.id, app_name=execution.app_name):
             definition = WorkflowDefinition.from_dict(execution.definition)
             steps = context_steps(execution)
-            if execution.status == ExecutionStatus.PENDING and _waits_for_its_turn(execution, definition):
+            if execution.status == ExecutionStatus.PENDING and _waits_for_its_turn(execution):
                 return []
             if execution.status == ExecutionStatus.PENDING:
                 try:
@@ -139,8 +139,10 @@ def advance(execution_id: str, *, locked: WorkflowExecution | None = None) -> li
             return [step.pk for step in due]
 
 
-def _concurrency_group(definition: WorkflowDefinition) -> str:
-    return str((definition.metadata or {}).get("concurrency") or "")
+def _concurrency_group(execution: WorkflowExecution) -> str:
+    """The `metadata.concurrency` of the snapshot an execution runs ("" when it has none)."""
+    metadata = (execution.definition or {}).get("metadata") or {}
+    return str(metadata.get("concurrency") or "") if isinstance(metadata, dict) else ""
 
 
 def _same_group(execution: WorkflowExecution, group: str) -> QuerySet[WorkflowExecution]:
@@ -150,9 +152,9 @@ def _same_group(execution: WorkflowExecution, group: str) -> QuerySet[WorkflowEx
     ).exclude(pk=execution.pk)
 
 
-def _waits_for_its_turn(execution: WorkflowExecution, definition: WorkflowDefinition) -> bool:
+def _waits_for_its_turn(execution: WorkflowExecution) -> bool:
     """`concurrency: application` lets one run of the group per application start; the rest queue in order."""
-    group = _concurrency_group(definition)
+    group = _concurrency_group(execution)
     if not group:
         return False
     earlier = Q(created_at__lt=execution.created_at) | Q(created_at=execution.created_at, pk__lt=execution.pk)
@@ -164,9 +166,9 @@ def _waits_for_its_turn(execution: WorkflowExecution, definition: WorkflowDefini
     return ahead.exists() or started.exists()
 
 
-def start_next_in_group(execution: WorkflowExecution, definition: WorkflowDefinition) -> None:
+def start_next_in_group(execution: WorkflowExecution) -> None:
     """When a run of a concurrency group ends, the oldest queued one of its application may start."""
-    group = _concurrency_group(definition)
+    group = _concurrency_group(execution)
     if not group:
         return
     queued = (
@@ -219,7 +221,7 @@ def _finish(
         execution.transition(ExecutionStatus.RUNNING)
     if not execution.finish(outcome, error):
         return
-    start_next_in_group(execution, definition)
+    start_next_in_group(execution)
     logger.info("workflow finished", extra={"status": outcome})
     transaction.on_commit(
         lambda: signals.execution_finished.send(
