@@ -2,6 +2,7 @@
 
 import logging
 import threading
+import time
 from typing import Any
 
 from django.conf import settings
@@ -15,7 +16,6 @@ _started = threading.Event()
 def _loop(interval: float) -> None:
     from workflows.services.reaper import reap
 
-    stop = threading.Event()
     while True:
         try:
             close_old_connections()
@@ -27,7 +27,7 @@ def _loop(interval: float) -> None:
                 )
         except Exception:
             logger.exception("reaper pass failed")
-        stop.wait(interval)
+        time.sleep(interval)
 
 
 def start_reaper_thread(sender: Any = None, proc_name: str = "", **kwargs: Any) -> None:
