@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -78,18 +79,7 @@ class ExecutionActionsMixin:
     )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        execution = self.get_object()
-        decision = self._decision(request)
-        try:
-            executions.approve_step(
-                execution=execution,
-                user=request.user,
-                step_name=decision.get("step") or None,
-                comment=decision["comment"],
-            )
-        except executions.ActionNotAllowed as exc:
-            raise Conflict(str(exc)) from None
-        return self._detail(execution)
+        return self._decide(request, executions.approve_step)
 
     @extend_schema(
         summary="Reject a waiting gate",
@@ -98,10 +88,14 @@ class ExecutionActionsMixin:
     )
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._decide(request, executions.reject_step)
+
+    def _decide(self, request: Request, service: Callable[..., Any]) -> Response:
+        """Record a person's decision on a waiting gate through `service` (approve_step or reject_step)."""
         execution = self.get_object()
         decision = self._decision(request)
         try:
-            executions.reject_step(
+            service(
                 execution=execution,
                 user=request.user,
                 step_name=decision.get("step") or None,
