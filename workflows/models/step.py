@@ -48,7 +48,7 @@ class StepExecution(models.Model):
 
     class Meta:
         db_table = "workflow_step_executions"
-        ordering = ["execution", "position"]
+        ordering = ["execution_id", "position"]
         constraints = [models.UniqueConstraint(fields=["execution", "name"], name="unique_step_name")]
         indexes = [
             models.Index(fields=["status", "lease_expires_at"], name="step_status_lease"),

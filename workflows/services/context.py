@@ -1,5 +1,6 @@
 """The template and condition context of an execution, read from the database."""
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from workflows.models import StepExecution, WorkflowExecution
@@ -8,6 +9,28 @@ from workflows.models import StepExecution, WorkflowExecution
 def context_steps(execution: WorkflowExecution) -> list[StepExecution]:
     """An execution's steps as scheduling and templates need them (the large rendered config is left out)."""
     return list(execution.steps.defer("config"))
+
+
+# What may move on a step while its execution's row is not locked by the reader: claims, the reaper,
+# cancellation and approvals change its status (and with it outputs and error), a claim its attempt,
+# the scheduler its dispatch time, a person its decision. Lease renewals do not matter to scheduling.
+STEP_HEAD_FIELDS = ("pk", "status", "attempt", "dispatched_at", "decided_at")
+
+
+def reread_steps(execution: WorkflowExecution, known: list[StepExecution]) -> list[StepExecution]:
+    """`context_steps` again, reading in full only the steps whose head moved since `known` was read:
+    a worker running a chain re-reads a narrow list per step instead of every step's outputs."""
+    heads = list(execution.steps.values_list(*STEP_HEAD_FIELDS))
+    by_pk = {step.pk: step for step in known}
+    stale = [
+        pk
+        for pk, *head in heads
+        if pk not in by_pk or tuple(head) != tuple(getattr(by_pk[pk], f) for f in STEP_HEAD_FIELDS[1:])
+    ]
+    if not stale and len(heads) == len(known):
+        return known
+    fresh = {step.pk: step for step in execution.steps.defer("config").filter(pk__in=stale)}
+    return [fresh.get(pk) or by_pk[pk] for pk, *_ in heads]
 
 
 def step_view(step: StepExecution) -> dict[str, Any]:
@@ -46,6 +69,28 @@ def resources_view(execution: WorkflowExecution) -> dict[str, Any]:
     return found
 
 
+class LazyResources(Mapping[str, Any]):
+    """`resources_view`, read on first use: most steps' templates never look at resources."""
+
+    def __init__(self, execution: WorkflowExecution) -> None:
+        self._execution = execution
+        self._view: dict[str, Any] | None = None
+
+    def _loaded(self) -> dict[str, Any]:
+        if self._view is None:
+            self._view = resources_view(self._execution)
+        return self._view
+
+    def __getitem__(self, key: str) -> Any:
+        return self._loaded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
+
+
 def execution_context(
     execution: WorkflowExecution, steps: list[StepExecution], *, resources: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -54,7 +99,7 @@ def execution_context(
         "parameters": execution.parameters or {},
         "variables": execution.variables or {},
         "steps": {step.name: step_view(step) for step in steps},
-        "resources": resources_view(execution) if resources is None else resources,
+        "resources": LazyResources(execution) if resources is None else resources,
         "app": app_view(execution),
         "execution": {
             "id": execution.id,

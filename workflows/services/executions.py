@@ -73,7 +73,8 @@ def launch_execution(
             )
             for position, step in enumerate(definition.steps)
         )
-        enqueue(ADVANCE_TASK, execution.pk)
+        # Deciding the first steps is quick: do it here and queue them, not a message to decide them.
+        scheduler.dispatch(scheduler.advance(execution.pk, locked=execution).queued)
     logger.info("workflow launched", extra={"workflow_id": execution.pk, "app_name": app_name})
     return execution
 

@@ -1,29 +1,26 @@
 """Running one step: claim it under a lease, run its type, record the result, dispatch successors."""
 
 import logging
-import os
-import socket
-import threading
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from innominatus.logcontext import bind
 from workflows import signals
-from workflows.choices import ExecutionStatus, StepStatus
+from workflows.choices import STEP_TRANSITIONS, ExecutionStatus, StepStatus, check_transition
 from workflows.engine.model import StepDefinition, WorkflowDefinition
 from workflows.engine.outputs import apply_step_outputs
 from workflows.engine.templating import render_value
 from workflows.models import StepExecution, WorkflowExecution
-from workflows.services import scheduler
-from workflows.services.context import context_steps, execution_context
+from workflows.services import leases, scheduler
+from workflows.services.context import context_steps, execution_context, reread_steps
+from workflows.services.leases import worker_identity
 from workflows.services.monitor import StepMonitor
 from workflows.services.resources import ExecutionResourceOps
 from workflows.services.secrets import execution_secrets
@@ -37,9 +34,17 @@ logger = logging.getLogger(__name__)
 INLINE_RETRY_MAX_DELAY = 5.0
 
 
-def worker_identity() -> str:
-    """Who holds a lease: host, process and thread."""
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+@dataclass
+class Claimed:
+    """A step this worker holds the lease of, with what running it needs already read."""
+
+    step: StepExecution
+    execution: WorkflowExecution
+    definition: WorkflowDefinition
+    # The execution's steps as read when this one was claimed: the template context's `steps`.
+    steps: list[StepExecution]
+    # Secret values the chain already read; None when they must be read again.
+    secrets: list[str] | None = None
 
 
 @dataclass
@@ -52,76 +57,74 @@ class Outcome:
     lease_lost: bool = False
 
 
-def claim(step_id: int, owner: str) -> bool:
-    """Atomically move a due pending step to running under `owner`'s lease."""
-    now = timezone.now()
-    return bool(
-        StepExecution.objects.filter(pk=step_id, status=StepStatus.PENDING)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .filter(execution__status__in=[ExecutionStatus.RUNNING, ExecutionStatus.WAITING])
-        .update(
-            status=StepStatus.RUNNING,
-            lease_owner=owner,
-            lease_expires_at=now + timedelta(seconds=settings.STEP_LEASE_SECONDS),
-            attempt=F("attempt") + 1,
-            started_at=now,
-            completed_at=None,
-        )
-    )
+@dataclass
+class Recorded:
+    """What recording an attempt decided: a successor already claimed here, others to queue, or a retry."""
+
+    claimed: Claimed | None = None
+    queued: list[int] = field(default_factory=list)
+    retry_delay: float | None = None
 
 
-def run_step_chain(step_id: int | None) -> None:
-    """Run a step, then keep running the successor handed back, so a chain needs no queue round trip."""
-    while step_id is not None:
-        step_id = run_step(step_id)
-
-
-def run_step(step_id: int) -> int | None:
-    """Run one attempt of a step; returns a step this worker should run next, if any."""
+def run_step_chain(step_id: int) -> None:
+    """Run a step from a queue message, then each successor it hands over, so a chain needs no queue
+    round trip and no separate claim: recording one step claims the next in the same transaction."""
     owner = worker_identity()
-    if not claim(step_id, owner):
+    claimed = _claim_from_queue(step_id, owner)
+    while claimed is not None:
+        claimed = _run(claimed, owner)
+
+
+def _claim_from_queue(step_id: int, owner: str) -> Claimed | None:
+    if not leases.claim(step_id, owner):
         return None
     step = StepExecution.objects.select_related("execution__revision", "execution__application").get(
         pk=step_id
     )
     execution = step.execution
     definition = WorkflowDefinition.from_dict(execution.definition)
-    step_def = definition.step(step.name)
+    return Claimed(step, execution, definition, context_steps(execution))
+
+
+def _run(claimed: Claimed, owner: str) -> Claimed | None:
+    """Run one attempt of a claimed step; returns the successor this worker already claimed, if any."""
+    step, execution = claimed.step, claimed.execution
+    step_def = claimed.definition.step(step.name)
+    # Only resource steps meet secret values, and only they can add new ones: the chain re-reads
+    # the application's secrets for them and after them, and reuses what it read otherwise.
+    uses_resources = get_step(step.step_type).uses_resources
+    secrets = claimed.secrets if claimed.secrets is not None and not uses_resources else None
+    if secrets is None:
+        secrets = execution_secrets(execution)
     with bind(workflow_id=execution.id, app_name=execution.app_name, step=step.name):
         writer = StepLogWriter(
             execution_id=execution.id,
             step_id=step.pk,
-            secrets=execution_secrets(execution),
+            secrets=secrets,
             # A first attempt has no earlier lines of its own: numbering starts without a query.
             first_seq=1 if step.attempt == 1 else None,
         )
-        outcome = _attempt(step, execution, step_def, owner, writer)
-        next_ids, retry_delay = _record(step, step_def, owner, outcome, writer)
-    if retry_delay is not None and retry_delay <= INLINE_RETRY_MAX_DELAY:
-        time.sleep(retry_delay)
-        return step_id
-    if not next_ids:
-        return None
-    scheduler.dispatch(next_ids[1:])
-    return next_ids[0]
+        outcome = _attempt(claimed, step_def, owner, writer)
+        recorded = _record(claimed, step_def, owner, outcome, writer)
+    if recorded.claimed is not None and not uses_resources:
+        recorded.claimed.secrets = secrets
+    scheduler.dispatch(recorded.queued)
+    if recorded.retry_delay is not None and recorded.retry_delay <= INLINE_RETRY_MAX_DELAY:
+        time.sleep(recorded.retry_delay)
+        return _claim_from_queue(step.pk, owner)
+    return recorded.claimed
 
 
-def _attempt(
-    step: StepExecution,
-    execution: WorkflowExecution,
-    step_def: StepDefinition,
-    owner: str,
-    writer: StepLogWriter,
-) -> Outcome:
+def _attempt(claimed: Claimed, step_def: StepDefinition, owner: str, writer: StepLogWriter) -> Outcome:
     """Render the step's configuration and run it while a monitor thread keeps the lease."""
+    step, execution = claimed.step, claimed.execution
     writer.system(f"attempt {step.attempt} of {step.max_attempts} started on {owner}")
-    context = execution_context(execution, context_steps(execution))
+    context = execution_context(execution, claimed.steps)
     try:
         config = render_value(step_def.config, context)
         env = {key: str(value) for key, value in render_value(step_def.env, context).items()}
     except Exception as exc:
         writer.system(f"configuration could not be rendered: {exc}", level="error")
-        writer.flush()
         return Outcome(StepStatus.FAILED, {}, f"configuration could not be rendered: {exc}")
     if config:
         StepExecution.objects.filter(pk=step.pk).update(config=config)
@@ -165,7 +168,7 @@ def _attempt(
         monitor.halt()
     if outcome.status == StepStatus.FAILED and outcome.error:
         writer.system(f"attempt {step.attempt} failed: {outcome.error}", level="error")
-    writer.flush()
+    # The last lines are stored with the result, in the same transaction.
     return outcome
 
 
@@ -178,29 +181,35 @@ def _stopped_outcome(reason: str) -> Outcome:
 
 
 def _record(
-    step: StepExecution,
+    claimed: Claimed,
     step_def: StepDefinition,
     owner: str,
     outcome: Outcome,
     writer: StepLogWriter,
-) -> tuple[list[int], float | None]:
-    """Store the attempt's result and advance the execution; returns (steps to run, retry delay)."""
+) -> Recorded:
+    """Store the attempt's result and advance the execution in one transaction under its row lock;
+    the first successor that became ready is claimed for this worker in the same transaction."""
+    step = claimed.step
     if outcome.lease_lost:
-        return [], None
-    retry_delay: float | None = None
+        writer.flush()
+        return Recorded()
+    recorded = Recorded()
     with transaction.atomic():
+        # The snapshot and the revision never change during a run: only the row itself is read again.
         execution = (
-            WorkflowExecution.objects.select_for_update(of=("self",))
-            .select_related("revision", "application")
-            .get(pk=step.execution_id)
+            WorkflowExecution.objects.select_for_update().defer("definition").get(pk=step.execution_id)
         )
+        execution.definition = claimed.execution.definition
+        execution.revision = claimed.execution.revision
+        execution.application = claimed.execution.application
+        steps = reread_steps(execution, claimed.steps)
         mine = StepExecution.objects.filter(pk=step.pk, status=StepStatus.RUNNING, lease_owner=owner)
         now = timezone.now()
         status, outputs, error = outcome.status, outcome.outputs, outcome.error
         if status == StepStatus.COMPLETED:
             try:
                 templated = step_def.set_variables or any(t is not None for t in step_def.outputs.values())
-                context = execution_context(execution, context_steps(execution)) if templated else {}
+                context = execution_context(execution, steps) if templated else {}
                 outputs, new_variables = apply_step_outputs(step_def, outputs, context)
             except Exception as exc:
                 status, error = StepStatus.FAILED, f"outputs could not be applied: {exc}"
@@ -211,30 +220,44 @@ def _record(
         if execution.status == ExecutionStatus.CANCELLED:
             status = StepStatus.CANCELLED
         if status == StepStatus.FAILED and step.attempt < step.max_attempts:
-            retry_delay = step_def.retries.delay_for(step.attempt)
+            recorded.retry_delay = step_def.retries.delay_for(step.attempt)
+            check_transition(STEP_TRANSITIONS, "step", StepStatus.RUNNING, StepStatus.PENDING)
             moved = mine.update(
                 status=StepStatus.PENDING,
                 error_message=error[:10000],
-                next_attempt_at=now + timedelta(seconds=retry_delay),
+                next_attempt_at=now + timedelta(seconds=recorded.retry_delay),
                 lease_owner="",
                 lease_expires_at=None,
                 dispatched_at=now,
             )
-            writer.system(f"retrying in {retry_delay:g}s")
+            writer.system(f"retrying in {recorded.retry_delay:g}s")
         else:
-            moved = mine.update(
-                status=status,
-                outputs=outputs if status == StepStatus.COMPLETED else {},
-                error_message=error[:10000],
-                completed_at=now,
-                lease_owner="",
-                lease_expires_at=None,
-            )
+            check_transition(STEP_TRANSITIONS, "step", StepStatus.RUNNING, status)
+            finished = {
+                "status": status,
+                "outputs": outputs if status == StepStatus.COMPLETED else {},
+                "error_message": error[:10000],
+                "completed_at": now,
+                "lease_owner": "",
+                "lease_expires_at": None,
+            }
+            moved = mine.update(**finished)
+            # The scheduler decides on the steps just read; this one's row changed since.
+            for row in steps:
+                if row.pk == step.pk:
+                    for name, value in finished.items():
+                        setattr(row, name, value)
         writer.flush()
         if not moved:
-            return [], None
-        next_ids = scheduler.advance(execution.pk, locked=execution) if retry_delay is None else []
-    if retry_delay is None:
-        duration = (timezone.now() - step.started_at).total_seconds() if step.started_at else None
+            return Recorded()
+        if recorded.retry_delay is None:
+            ready = scheduler.advance(
+                execution.pk, locked=execution, steps=steps, definition=claimed.definition, claim_for=owner
+            )
+            recorded.queued = ready.queued
+            if ready.claimed is not None:
+                recorded.claimed = Claimed(ready.claimed, execution, claimed.definition, steps)
+    if recorded.retry_delay is None:
+        duration = (now - step.started_at).total_seconds() if step.started_at else None
         signals.step_finished.send(sender=StepExecution, step=step, status=status, duration=duration)
-    return next_ids, retry_delay
+    return recorded

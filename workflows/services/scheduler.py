@@ -1,6 +1,7 @@
 """Advancing an execution: decide which steps run, wait, or are skipped, and finish it when done."""
 
 import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from workflows.engine.planning import StepState, decide
 from workflows.models import StepExecution, WorkflowExecution
 from workflows.queue import enqueue
 from workflows.services.context import context_steps, execution_context, resources_view
+from workflows.services.leases import claim_ready
 from workflows.steps.registry import step_classes
 
 logger = logging.getLogger(__name__)
@@ -85,32 +87,50 @@ def _apply_decisions(
     return runnable, decisions
 
 
-def advance(execution_id: str, *, locked: WorkflowExecution | None = None) -> list[int]:
-    """Re-evaluate one execution under its row lock; return ids of steps to run now.
+@dataclass
+class Ready:
+    """Steps an advance found ready: one already claimed for the calling worker, the rest to queue."""
 
-    `locked` is the execution when the caller already holds its row lock in the current transaction.
+    claimed: StepExecution | None = None
+    queued: list[int] = field(default_factory=list)
+
+
+def advance(
+    execution_id: str,
+    *,
+    locked: WorkflowExecution | None = None,
+    steps: list[StepExecution] | None = None,
+    definition: WorkflowDefinition | None = None,
+    claim_for: str = "",
+) -> Ready:
+    """Re-evaluate one execution under its row lock; return the steps to run now.
+
+    `locked` is the execution when the caller already holds its row lock in the current transaction,
+    `steps` and `definition` what that caller already read under it. With `claim_for`, the first ready
+    step is claimed for that worker in this transaction instead of being queued.
     """
     now = timezone.now()
-    with transaction.atomic():
+    # No savepoint: a failure inside fails the caller's transaction as a whole anyway.
+    with transaction.atomic(savepoint=False):
         execution = locked or (
             WorkflowExecution.objects.select_for_update(of=("self",))
             .select_related("revision", "application")
             .get(pk=execution_id)
         )
         if execution.is_terminal:
-            return []
+            return Ready()
         with bind(workflow_id=execution.id, app_name=execution.app_name):
-            definition = WorkflowDefinition.from_dict(execution.definition)
-            steps = context_steps(execution)
+            definition = definition or WorkflowDefinition.from_dict(execution.definition)
+            steps = context_steps(execution) if steps is None else steps
             if execution.status == ExecutionStatus.PENDING and _waits_for_its_turn(execution):
-                return []
+                return Ready()
             if execution.status == ExecutionStatus.PENDING:
                 try:
                     variables = render_workflow_variables(definition, execution_context(execution, steps))
                 except Exception as exc:
                     execution.start()
                     _finish(execution, steps, definition, ExecutionStatus.FAILED, f"variables: {exc}")
-                    return []
+                    return Ready()
                 execution.variables = {**variables, **(execution.variables or {})}
                 WorkflowExecution.objects.filter(pk=execution.pk).update(variables=execution.variables)
                 execution.start()
@@ -127,16 +147,20 @@ def advance(execution_id: str, *, locked: WorkflowExecution | None = None) -> li
             except Exception as exc:  # a condition that cannot be evaluated is the workflow's error
                 logger.warning("workflow cannot advance", exc_info=True)
                 _finish(execution, steps, definition, ExecutionStatus.FAILED, f"cannot schedule steps: {exc}")
-                return []
+                return Ready()
             if decisions.finished:
                 outcome = decisions.outcome or ExecutionStatus.COMPLETED
                 _finish(execution, steps, definition, outcome, "")
-                return []
+                return Ready()
             due = [step for step in runnable if _is_due(step, now)]
+            ready = Ready()
+            if due and claim_for and claim_ready(due[0], claim_for, now):
+                ready.claimed, due = due[0], due[1:]
             if due:
                 StepExecution.objects.filter(pk__in=[step.pk for step in due]).update(dispatched_at=now)
+                ready.queued = [step.pk for step in due]
             _update_activity(execution, steps, runnable)
-            return [step.pk for step in due]
+            return ready
 
 
 def _concurrency_group(execution: WorkflowExecution) -> str:
@@ -241,4 +265,4 @@ def dispatch(step_ids: list[int]) -> None:
 
 def advance_and_dispatch(execution_id: str) -> None:
     """Advance an execution and queue every step that became ready."""
-    dispatch(advance(execution_id))
+    dispatch(advance(execution_id).queued)

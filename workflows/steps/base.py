@@ -218,6 +218,9 @@ class Step(ABC):
     requires_approval: ClassVar[bool] = False
     # Steps that talk to a cluster run in render-only mode when none is configured.
     touches_cluster: ClassVar[bool] = False
+    # Steps that read or write the application's resources through `resource_ops`: the only way a
+    # step meets secret values, so the runtime reads the current ones before each of them.
+    uses_resources: ClassVar[bool] = False
 
     def validate_config(self, config: Mapping[str, Any]) -> list[str]:
         """Problems with a step's (unrendered) configuration, found before anything runs."""

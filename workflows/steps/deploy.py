@@ -53,6 +53,7 @@ class DeployStep(Step):
 
     type_name = "deploy"
     touches_cluster = True
+    uses_resources = True
 
     def validate_config(self, config: Mapping[str, Any]) -> list[str]:
         operation = config.get("operation", "apply")

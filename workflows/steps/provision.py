@@ -36,6 +36,7 @@ class ProvisionStep(Step):
     """Runs a resource operation through the provider that claims the resource's type."""
 
     type_name = "provision"
+    uses_resources = True
 
     def validate_config(self, config: Mapping[str, Any]) -> list[str]:
         problems = []

@@ -1,0 +1,58 @@
+"""Step leases: who runs a step, and until when, moved only through conditional updates."""
+
+import os
+import socket
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from workflows.choices import STEP_TRANSITIONS, ExecutionStatus, StepStatus, check_transition
+from workflows.models import StepExecution
+
+
+def worker_identity() -> str:
+    """Who holds a lease: host, process and thread."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def _lease_fields(owner: str, now: datetime) -> dict[str, Any]:
+    check_transition(STEP_TRANSITIONS, "step", StepStatus.PENDING, StepStatus.RUNNING)
+    return {
+        "status": StepStatus.RUNNING,
+        "lease_owner": owner,
+        "lease_expires_at": now + timedelta(seconds=settings.STEP_LEASE_SECONDS),
+        "attempt": F("attempt") + 1,
+        "started_at": now,
+        "completed_at": None,
+    }
+
+
+def claim(step_id: int, owner: str) -> bool:
+    """Take a due pending step from a queue message: running under `owner`'s lease, if still runnable."""
+    now = timezone.now()
+    return bool(
+        StepExecution.objects.filter(pk=step_id, status=StepStatus.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(execution__status__in=[ExecutionStatus.RUNNING, ExecutionStatus.WAITING])
+        .update(**_lease_fields(owner, now))
+    )
+
+
+def claim_ready(step: StepExecution, owner: str, now: datetime) -> bool:
+    """Take a step the scheduler just found ready, under the execution's row lock (no queue message).
+
+    The loaded instance is brought up to date, so the caller can run it without reading it again.
+    """
+    fields = _lease_fields(owner, now)
+    if not StepExecution.objects.filter(pk=step.pk, status=StepStatus.PENDING).update(
+        **fields, dispatched_at=now
+    ):
+        return False
+    fields["attempt"] = step.attempt + 1
+    for name, value in {**fields, "dispatched_at": now}.items():
+        setattr(step, name, value)
+    return True
