@@ -2,7 +2,7 @@
 printed beside the machine's own baselines measured in the same run: raw django-q2 no-op task
 throughput and `pgbench -N -c 2` transactions per second.
 
-    DB_HOST=127.0.0.1 DB_USER=postgres .venv/bin/python benchmarks/bench_engine.py [--workflows 100 --steps 10]
+    DB_HOST=127.0.0.1 DB_USER=postgres .venv/bin/python benchmarks/bench_engine.py [--workflows 100 --steps 10 --rounds 3]
 """
 
 import argparse
@@ -127,6 +127,9 @@ def main() -> None:
     parser.add_argument("--workflows", type=int, default=100)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating q2 and engine rounds; medians are compared"
+    )
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     args = parser.parse_args()
 
@@ -151,10 +154,21 @@ def main() -> None:
 
     django.setup()
     cluster = start_cluster(dict(os.environ), work / "qcluster.log")
+    q2_rates: list[float] = []
+    step_rates: list[float] = []
+    latencies: list[float] = []
     try:
         time.sleep(3)
-        q2_rate = raw_q2_throughput(args.tasks)
-        step_rate, latencies = engine_throughput(args.workflows, args.steps)
+        # Alternating rounds: a machine whose speed drifts (shared hosts do) affects both sides alike.
+        for number in range(1, args.rounds + 1):
+            q2_rates.append(raw_q2_throughput(args.tasks))
+            rate, round_latencies = engine_throughput(args.workflows, args.steps)
+            step_rates.append(rate)
+            latencies.extend(round_latencies)
+            print(
+                f"round {number}: raw q2 {q2_rates[-1]:7.1f} tasks/s, engine {rate:7.1f} steps/s",
+                file=sys.stderr,
+            )
     finally:
         stop_cluster(cluster)
         from django.db import connections
@@ -163,11 +177,14 @@ def main() -> None:
         psql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         shutil.rmtree(work, ignore_errors=True)
 
+    q2_rate, step_rate = statistics.median(q2_rates), statistics.median(step_rates)
+    rounds = f"median of {args.rounds} rounds"
     print(f"machine: {os.cpu_count()} cores; workers: 1 qcluster x {os.environ['Q_WORKERS']} processes")
     print(f"baseline pgbench -N -c 2 ............ {tps:10.0f} tps")
-    print(f"baseline raw django-q2 no-op tasks .. {q2_rate:10.1f} tasks/s ({args.tasks} tasks)")
+    print(f"baseline raw django-q2 no-op tasks .. {q2_rate:10.1f} tasks/s ({args.tasks} tasks, {rounds})")
     print(
-        f"engine no-op step throughput ........ {step_rate:10.1f} steps/s ({args.workflows} x {args.steps} steps)"
+        f"engine no-op step throughput ........ {step_rate:10.1f} steps/s "
+        f"({args.workflows} x {args.steps} steps, {rounds})"
     )
     print(f"dispatch latency p50 ................ {percentile(latencies, 0.50) * 1000:10.1f} ms")
     print(f"dispatch latency p95 ................ {percentile(latencies, 0.95) * 1000:10.1f} ms")

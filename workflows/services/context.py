@@ -11,21 +11,25 @@ def context_steps(execution: WorkflowExecution) -> list[StepExecution]:
     return list(execution.steps.defer("config"))
 
 
-# What may move on a step while its execution's row is not locked by the reader: claims, the reaper,
-# cancellation and approvals change its status (and with it outputs and error), a claim its attempt,
-# the scheduler its dispatch time, a person its decision. Lease renewals do not matter to scheduling.
-STEP_HEAD_FIELDS = ("pk", "status", "attempt", "dispatched_at", "decided_at")
-
-
-def reread_steps(execution: WorkflowExecution, known: list[StepExecution]) -> list[StepExecution]:
+def reread_steps(
+    execution: WorkflowExecution, known: list[StepExecution], heads: list[tuple[int, str, int, bool]]
+) -> list[StepExecution]:
     """`context_steps` again, reading in full only the steps whose head moved since `known` was read:
-    a worker running a chain re-reads a narrow list per step instead of every step's outputs."""
-    heads = list(execution.steps.values_list(*STEP_HEAD_FIELDS))
+    a worker running a chain re-reads the steps' heads (id, status, attempt, decided) per step instead of
+    every step's outputs.
+
+    While its execution's row is not locked, a step's status (and with it its outputs and error) is
+    moved by claims, the reaper, cancellation and approvals, its attempt by claims, its decision by a
+    person. A dispatch time read earlier may be stale: at worst a step is offered to two workers, and
+    the conditional claim lets one take it.
+    """
     by_pk = {step.pk: step for step in known}
     stale = [
         pk
-        for pk, *head in heads
-        if pk not in by_pk or tuple(head) != tuple(getattr(by_pk[pk], f) for f in STEP_HEAD_FIELDS[1:])
+        for pk, status, attempt, decided in heads
+        if pk not in by_pk
+        or (by_pk[pk].status, by_pk[pk].attempt, by_pk[pk].decided_at is not None)
+        != (status, attempt, decided)
     ]
     if not stale and len(heads) == len(known):
         return known

@@ -61,7 +61,7 @@ def launch_execution(
             created_at=now,
             deadline=now + timedelta(seconds=definition.timeout) if definition.timeout else None,
         )
-        StepExecution.objects.bulk_create(
+        steps = StepExecution.objects.bulk_create(
             StepExecution(
                 execution=execution,
                 name=step.name,
@@ -74,7 +74,9 @@ def launch_execution(
             for position, step in enumerate(definition.steps)
         )
         # Deciding the first steps is quick: do it here and queue them, not a message to decide them.
-        scheduler.dispatch(scheduler.advance(execution.pk, locked=execution).queued)
+        created = steps if all(step.pk is not None for step in steps) else None
+        ready = scheduler.advance(execution.pk, locked=execution, steps=created, definition=definition)
+        scheduler.dispatch(ready.queued)
     logger.info("workflow launched", extra={"workflow_id": execution.pk, "app_name": app_name})
     return execution
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from workflows.choices import STEP_TRANSITIONS, ExecutionStatus, StepStatus, check_transition
 from workflows.models import StepExecution
+from workflows.services import steprows
 
 
 def worker_identity() -> str:
@@ -25,7 +26,6 @@ def _lease_fields(owner: str, now: datetime) -> dict[str, Any]:
         "status": StepStatus.RUNNING,
         "lease_owner": owner,
         "lease_expires_at": now + timedelta(seconds=settings.STEP_LEASE_SECONDS),
-        "attempt": F("attempt") + 1,
         "started_at": now,
         "completed_at": None,
     }
@@ -38,7 +38,7 @@ def claim(step_id: int, owner: str) -> bool:
         StepExecution.objects.filter(pk=step_id, status=StepStatus.PENDING)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .filter(execution__status__in=[ExecutionStatus.RUNNING, ExecutionStatus.WAITING])
-        .update(**_lease_fields(owner, now))
+        .update(**_lease_fields(owner, now), attempt=F("attempt") + 1)
     )
 
 
@@ -47,12 +47,10 @@ def claim_ready(step: StepExecution, owner: str, now: datetime) -> bool:
 
     The loaded instance is brought up to date, so the caller can run it without reading it again.
     """
-    fields = _lease_fields(owner, now)
-    if not StepExecution.objects.filter(pk=step.pk, status=StepStatus.PENDING).update(
-        **fields, dispatched_at=now
-    ):
+    # A pending step's attempt only moves when it is claimed, so the one read is still current.
+    fields = {**_lease_fields(owner, now), "attempt": step.attempt + 1, "dispatched_at": now}
+    if not steprows.update_where(StepExecution, fields, id=step.pk, status=StepStatus.PENDING):
         return False
-    fields["attempt"] = step.attempt + 1
-    for name, value in {**fields, "dispatched_at": now}.items():
+    for name, value in fields.items():
         setattr(step, name, value)
     return True

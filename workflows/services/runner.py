@@ -18,7 +18,7 @@ from workflows.engine.model import StepDefinition, WorkflowDefinition
 from workflows.engine.outputs import apply_step_outputs
 from workflows.engine.templating import render_value
 from workflows.models import StepExecution, WorkflowExecution
-from workflows.services import leases, scheduler
+from workflows.services import leases, scheduler, steprows
 from workflows.services.context import context_steps, execution_context, reread_steps
 from workflows.services.leases import worker_identity
 from workflows.services.monitor import StepMonitor
@@ -194,16 +194,15 @@ def _record(
         writer.flush()
         return Recorded()
     recorded = Recorded()
+    execution = claimed.execution
     with transaction.atomic():
-        # The snapshot and the revision never change during a run: only the row itself is read again.
-        execution = (
-            WorkflowExecution.objects.select_for_update().defer("definition").get(pk=step.execution_id)
-        )
-        execution.definition = claimed.execution.definition
-        execution.revision = claimed.execution.revision
-        execution.application = claimed.execution.application
-        steps = reread_steps(execution, claimed.steps)
-        mine = StepExecution.objects.filter(pk=step.pk, status=StepStatus.RUNNING, lease_owner=owner)
+        # Of the execution only its status and variables move while it runs; the rest was read already.
+        locked = steprows.lock_execution(execution.pk)
+        if locked is None:  # deleted while the step ran
+            return Recorded()
+        execution.status, execution.variables = locked.status, locked.variables
+        steps = reread_steps(execution, claimed.steps, locked.heads)
+        mine = {"id": step.pk, "status": StepStatus.RUNNING, "lease_owner": owner}
         now = timezone.now()
         status, outputs, error = outcome.status, outcome.outputs, outcome.error
         if status == StepStatus.COMPLETED:
@@ -222,14 +221,15 @@ def _record(
         if status == StepStatus.FAILED and step.attempt < step.max_attempts:
             recorded.retry_delay = step_def.retries.delay_for(step.attempt)
             check_transition(STEP_TRANSITIONS, "step", StepStatus.RUNNING, StepStatus.PENDING)
-            moved = mine.update(
-                status=StepStatus.PENDING,
-                error_message=error[:10000],
-                next_attempt_at=now + timedelta(seconds=recorded.retry_delay),
-                lease_owner="",
-                lease_expires_at=None,
-                dispatched_at=now,
-            )
+            retry = {
+                "status": StepStatus.PENDING,
+                "error_message": error[:10000],
+                "next_attempt_at": now + timedelta(seconds=recorded.retry_delay),
+                "lease_owner": "",
+                "lease_expires_at": None,
+                "dispatched_at": now,
+            }
+            moved = steprows.update_where(StepExecution, retry, **mine)
             writer.system(f"retrying in {recorded.retry_delay:g}s")
         else:
             check_transition(STEP_TRANSITIONS, "step", StepStatus.RUNNING, status)
@@ -241,7 +241,7 @@ def _record(
                 "lease_owner": "",
                 "lease_expires_at": None,
             }
-            moved = mine.update(**finished)
+            moved = steprows.update_where(StepExecution, finished, **mine)
             # The scheduler decides on the steps just read; this one's row changed since.
             for row in steps:
                 if row.pk == step.pk:

@@ -131,8 +131,10 @@ def advance(
                     execution.start()
                     _finish(execution, steps, definition, ExecutionStatus.FAILED, f"variables: {exc}")
                     return Ready()
-                execution.variables = {**variables, **(execution.variables or {})}
-                WorkflowExecution.objects.filter(pk=execution.pk).update(variables=execution.variables)
+                merged = {**variables, **(execution.variables or {})}
+                if merged != (execution.variables or {}):
+                    execution.variables = merged
+                    WorkflowExecution.objects.filter(pk=execution.pk).update(variables=merged)
                 execution.start()
                 transaction.on_commit(
                     lambda: signals.execution_started.send(
@@ -235,8 +237,10 @@ def _finish(
     """Render the workflow's outputs and move it to its terminal status."""
     if outcome == ExecutionStatus.COMPLETED:
         try:
-            execution.outputs = render_workflow_outputs(definition, execution_context(execution, steps))
-            WorkflowExecution.objects.filter(pk=execution.pk).update(outputs=execution.outputs)
+            outputs = render_workflow_outputs(definition, execution_context(execution, steps))
+            if outputs != (execution.outputs or {}):
+                execution.outputs = outputs
+                WorkflowExecution.objects.filter(pk=execution.pk).update(outputs=outputs)
         except Exception as exc:
             outcome, error = ExecutionStatus.FAILED, f"workflow outputs could not be rendered: {exc}"
     elif outcome == ExecutionStatus.FAILED and not error:

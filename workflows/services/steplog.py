@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from workflows.choices import LogStream
 from workflows.models import StepLog
+from workflows.services import steprows
 
 MAX_LINE_CHARS = 16_384
 REDACTED = "***"
@@ -80,5 +81,5 @@ class StepLogWriter:
             for entry in batch:
                 entry.seq = self._next_seq
                 self._next_seq += 1
-            StepLog.objects.bulk_create(batch)
+            steprows.insert_logs(batch)
             return len(batch)

@@ -1,0 +1,123 @@
+"""The few statements a worker issues for every step it runs, written out once.
+
+A chain of steps costs a handful of statements per step, and on the ORM each costs several times
+more to build than to run (a 2-core machine spends ~0.7 ms of CPU compiling a one-table update and
+~0.3 ms sending it). These statements are built from the models' own tables, columns and value
+adaptation, so they run on PostgreSQL and SQLite alike; everything off the per-step path stays on
+the ORM. Only names from the models are ever formatted into the SQL; values always travel as
+parameters.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, cast
+
+from django.db import connection, models
+
+from workflows.models import StepExecution, StepLog, WorkflowExecution
+
+
+def _field(model: type[models.Model], name: str) -> "models.Field[Any, Any]":
+    return cast("models.Field[Any, Any]", model._meta.get_field(name))
+
+
+def _quoted(model: type[models.Model], *names: str) -> list[str]:
+    """Quoted column names of model fields (`execution` gives `execution_id`)."""
+    return [connection.ops.quote_name(_field(model, name).column) for name in names]
+
+
+def _execute(sql: str, params: Sequence[Any]) -> Any:
+    cursor = connection.cursor()
+    cursor.execute(sql, params)
+    return cursor
+
+
+@cache
+def _update_sql(model: type[models.Model], columns: tuple[str, ...], conditions: tuple[str, ...]) -> str:
+    table = connection.ops.quote_name(model._meta.db_table)
+    assignments = ", ".join(f"{column} = %s" for column in _quoted(model, *columns))
+    where = " AND ".join(f"{column} = %s" for column in _quoted(model, *conditions))
+    return f"UPDATE {table} SET {assignments} WHERE {where}"  # noqa: S608  # nosec B608 - model names only
+
+
+def update_where(model: type[models.Model], values: Mapping[str, Any], **conditions: Any) -> int:
+    """`UPDATE … SET values WHERE conditions` (equalities on fields); returns how many rows changed."""
+    params = [_field(model, name).get_db_prep_save(value, connection) for name, value in values.items()]
+    params += [_field(model, name).get_db_prep_save(value, connection) for name, value in conditions.items()]
+    with _execute(_update_sql(model, tuple(values), tuple(conditions)), params) as cursor:
+        return int(cursor.rowcount)
+
+
+@dataclass
+class LockedExecution:
+    """What a worker re-reads of an execution when it records a step, under the execution's row lock."""
+
+    status: str
+    variables: dict[str, Any]
+    # (id, status, attempt, decided) of each step in workflow order: what tells that a step changed.
+    heads: list[tuple[int, str, int, bool]]
+
+
+@cache
+def _lock_sql(vendor: str) -> str:
+    executions = connection.ops.quote_name(WorkflowExecution._meta.db_table)
+    steps = connection.ops.quote_name(StepExecution._meta.db_table)
+    e_id, e_status, e_variables = _quoted(WorkflowExecution, "id", "status", "variables")
+    s_id, s_status, s_attempt, s_decided, s_execution, s_position = _quoted(
+        StepExecution, "id", "status", "attempt", "decided_at", "execution", "position"
+    )
+    features = connection.features
+    lock = (
+        " FOR UPDATE OF e"
+        if features.has_select_for_update_of
+        else (" FOR UPDATE" if features.has_select_for_update else "")
+    )
+    return (
+        f"SELECT e.{e_status}, e.{e_variables}, s.{s_id}, s.{s_status}, s.{s_attempt}, "  # noqa: S608  # nosec B608 - model names only
+        f"s.{s_decided} IS NOT NULL FROM {executions} e LEFT JOIN {steps} s ON s.{s_execution} = e.{e_id} "
+        f"WHERE e.{e_id} = %s ORDER BY s.{s_position}{lock}"
+    )
+
+
+def lock_execution(execution_id: str) -> LockedExecution | None:
+    """Lock an execution's row until the transaction ends and read its status, variables and step heads
+    in one statement; None when it no longer exists."""
+    with _execute(_lock_sql(connection.vendor), [execution_id]) as cursor:
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    variables = cast(
+        Any, _field(WorkflowExecution, "variables")
+    )  # JSONField: decodes what the driver returns
+    return LockedExecution(
+        status=rows[0][0],
+        variables=variables.from_db_value(rows[0][1], None, connection) or {},
+        heads=[(row[2], row[3], row[4], bool(row[5])) for row in rows if row[2] is not None],
+    )
+
+
+_LOG_FIELDS = ("execution", "step", "seq", "stream", "level", "message", "created_at")
+
+
+@cache
+def _insert_logs_sql(rows: int) -> str:
+    table = connection.ops.quote_name(StepLog._meta.db_table)
+    row = "(" + ", ".join(["%s"] * len(_LOG_FIELDS)) + ")"
+    columns = ", ".join(_quoted(StepLog, *_LOG_FIELDS))
+    return f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * rows)}"  # noqa: S608  # nosec B608 - model names only
+
+
+def insert_logs(entries: Sequence[StepLog]) -> None:
+    """Append log lines in as few statements as the database's parameter limit allows (ids not read back)."""
+    fields = [_field(StepLog, name) for name in _LOG_FIELDS]
+    size = max(1, connection.ops.bulk_batch_size(fields, entries))
+    for start in range(0, len(entries), size):
+        batch = entries[start : start + size]
+        params = [
+            field.get_db_prep_save(getattr(entry, field.attname), connection)
+            for entry in batch
+            for field in fields
+        ]
+        with _execute(_insert_logs_sql(len(batch)), params):
+            pass
