@@ -1,5 +1,10 @@
-"""A running step's companion thread: renews its lease, flushes its log, and notices when it must stop."""
+"""A running step's companion: renews its lease, flushes its log, and notices when it must stop.
 
+Each thread that runs steps has one companion thread, started with its first step and reused for
+every step after it: a chain of short steps would otherwise pay a thread start and join per step.
+"""
+
+import logging
 import threading
 import time
 from datetime import datetime, timedelta
@@ -11,12 +16,14 @@ from workflows.choices import ExecutionStatus, StepStatus
 from workflows.models import StepExecution, WorkflowExecution
 from workflows.services.steplog import StepLogWriter
 
+logger = logging.getLogger(__name__)
+
 FLUSH_INTERVAL = 0.2
 STATUS_INTERVAL = 1.0
 
 
-class StepMonitor(threading.Thread):
-    """Heartbeats the lease every third of its length; `check_stop()` reports why the step must stop."""
+class Watch:
+    """One attempt of one step, as its companion sees it."""
 
     def __init__(
         self,
@@ -28,15 +35,19 @@ class StepMonitor(threading.Thread):
         deadline: datetime | None,
         writer: StepLogWriter,
     ) -> None:
-        super().__init__(name=f"step-monitor-{step_id}", daemon=True)
         self.step_id = step_id
         self.execution_id = execution_id
         self.owner = owner
         self.lease_seconds = lease_seconds
         self.deadline = deadline
         self.writer = writer
-        self._stop_event = threading.Event()
+        self.released = threading.Event()
+        # Held while a tick runs: the runner's last flush and its record transaction must not overlap a
+        # tick (a tick's log insert would wait for the execution row the runner has locked, while the
+        # runner waited for the tick's flush).
+        self.ticking = threading.Lock()
         self._reason: str | None = None
+        self._last_status = self._last_renew = time.monotonic()
 
     def check_stop(self) -> str | None:
         """Why the step must stop now, or None; cheap enough to call in every wait loop."""
@@ -44,21 +55,16 @@ class StepMonitor(threading.Thread):
             self._reason = "the workflow's timeout expired"
         return self._reason
 
-    def run(self) -> None:
-        last_status = last_renew = time.monotonic()
-        try:
-            while not self._stop_event.wait(FLUSH_INTERVAL):
-                self.writer.flush()
-                now = time.monotonic()
-                if now - last_status >= STATUS_INTERVAL:
-                    last_status = now
-                    self._check_execution()
-                if now - last_renew >= self.lease_seconds / 3:
-                    last_renew = now
-                    self._renew()
-        finally:
-            # The step's own thread does the final flush; close only what this thread opened.
-            connection.close()
+    def tick(self) -> None:
+        """Flush the log; now and then look for a cancellation and renew the lease."""
+        self.writer.flush()
+        now = time.monotonic()
+        if now - self._last_status >= STATUS_INTERVAL:
+            self._last_status = now
+            self._check_execution()
+        if now - self._last_renew >= self.lease_seconds / 3:
+            self._last_renew = now
+            self._renew()
 
     def _check_execution(self) -> None:
         status = (
@@ -75,7 +81,57 @@ class StepMonitor(threading.Thread):
         if not renewed and self._reason is None:
             self._reason = "lease lost: another worker or the reaper took this step over"
 
-    def halt(self) -> None:
-        """Stop the thread after a final log flush."""
-        self._stop_event.set()
-        self.join(timeout=10)
+    def release(self) -> None:
+        """The attempt is over: the companion stops looking after it (the runner does the final flush).
+
+        Returns once a tick already under way has finished; no tick starts after it.
+        """
+        self.released.set()
+        with self.ticking:
+            pass
+
+
+class StepMonitor(threading.Thread):
+    """The companion thread of one step-running thread; watches one attempt at a time."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self._changed = threading.Condition()
+        self._watch: Watch | None = None
+
+    def watch(self, watch: Watch) -> Watch:
+        with self._changed:
+            self._watch = watch
+            self._changed.notify()
+        return watch
+
+    def run(self) -> None:
+        while True:
+            with self._changed:
+                while self._watch is None or self._watch.released.is_set():
+                    self._changed.wait()
+                watch = self._watch
+            while not watch.released.wait(FLUSH_INTERVAL):
+                with watch.ticking:
+                    if watch.released.is_set():
+                        break
+                    try:
+                        watch.tick()
+                    except Exception:  # a database hiccup must not end the watch: the next tick retries
+                        logger.warning("step monitor tick failed", exc_info=True)
+                        close_old_connections()
+            # Idle companions hold no database connection (short steps never open one).
+            connection.close()
+
+
+_companions = threading.local()
+
+
+def companion() -> StepMonitor:
+    """This thread's companion, started with its first step."""
+    monitor: StepMonitor | None = getattr(_companions, "monitor", None)
+    if monitor is None or not monitor.is_alive():
+        monitor = StepMonitor(name=f"step-monitor-{threading.get_ident()}")
+        monitor.start()
+        _companions.monitor = monitor
+    return monitor

@@ -21,7 +21,7 @@ from workflows.models import StepExecution, WorkflowExecution
 from workflows.services import leases, scheduler, steprows
 from workflows.services.context import context_steps, execution_context, reread_steps
 from workflows.services.leases import worker_identity
-from workflows.services.monitor import StepMonitor
+from workflows.services.monitor import Watch, companion
 from workflows.services.resources import ExecutionResourceOps
 from workflows.services.secrets import execution_secrets
 from workflows.services.steplog import StepLogWriter
@@ -78,12 +78,10 @@ def run_step_chain(step_id: int) -> None:
 def _claim_from_queue(step_id: int, owner: str) -> Claimed | None:
     if not leases.claim(step_id, owner):
         return None
-    step = StepExecution.objects.select_related("execution__revision", "execution__application").get(
-        pk=step_id
-    )
-    execution = step.execution
-    definition = WorkflowDefinition.from_dict(execution.definition)
-    return Claimed(step, execution, definition, context_steps(execution))
+    execution = WorkflowExecution.objects.select_related("revision", "application").get(steps__pk=step_id)
+    steps = context_steps(execution)
+    step = next(row for row in steps if row.pk == step_id)
+    return Claimed(step, execution, WorkflowDefinition.from_dict(execution.definition), steps)
 
 
 def _run(claimed: Claimed, owner: str) -> Claimed | None:
@@ -128,7 +126,7 @@ def _attempt(claimed: Claimed, step_def: StepDefinition, owner: str, writer: Ste
         return Outcome(StepStatus.FAILED, {}, f"configuration could not be rendered: {exc}")
     if config:
         StepExecution.objects.filter(pk=step.pk).update(config=config)
-    monitor = StepMonitor(
+    watch = Watch(
         step_id=step.pk,
         execution_id=execution.id,
         owner=owner,
@@ -147,13 +145,13 @@ def _attempt(claimed: Claimed, step_def: StepDefinition, owner: str, writer: Ste
         timeout=step_def.timeout,
         attempt=step.attempt,
         log=writer.write,
-        check_stop=monitor.check_stop,
+        check_stop=watch.check_stop,
         secrets=writer.secrets,
         app=context["app"],
         resources=context["resources"],
         resource_ops=ExecutionResourceOps(execution),
     )
-    monitor.start()
+    companion().watch(watch)
     try:
         result = get_step(step.step_type).run(ctx)
         outcome = Outcome(result.status, dict(result.outputs), result.error)
@@ -165,7 +163,7 @@ def _attempt(claimed: Claimed, step_def: StepDefinition, owner: str, writer: Ste
         logger.exception("step raised an unexpected error")
         outcome = Outcome(StepStatus.FAILED, {}, f"internal error: {type(exc).__name__}: {exc}")
     finally:
-        monitor.halt()
+        watch.release()
     if outcome.status == StepStatus.FAILED and outcome.error:
         writer.system(f"attempt {step.attempt} failed: {outcome.error}", level="error")
     # The last lines are stored with the result, in the same transaction.
@@ -242,11 +240,10 @@ def _record(
                 "lease_expires_at": None,
             }
             moved = steprows.update_where(StepExecution, finished, **mine)
-            # The scheduler decides on the steps just read; this one's row changed since.
-            for row in steps:
-                if row.pk == step.pk:
-                    for name, value in finished.items():
-                        setattr(row, name, value)
+            # The scheduler decides on the steps in memory: this one's row just changed.
+            for row in (row for row in steps if row.pk == step.pk):
+                for name, value in finished.items():
+                    setattr(row, name, value)
         writer.flush()
         if not moved:
             return Recorded()

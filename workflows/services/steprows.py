@@ -67,12 +67,14 @@ def _lock_sql(vendor: str) -> str:
     s_id, s_status, s_attempt, s_decided, s_execution, s_position = _quoted(
         StepExecution, "id", "status", "attempt", "decided_at", "execution", "position"
     )
+    # NO KEY UPDATE where the database has it: it serialises recorders like FOR UPDATE does, and does not
+    # hold back log lines being inserted for the execution meanwhile (their foreign key check).
     features = connection.features
-    lock = (
-        " FOR UPDATE OF e"
-        if features.has_select_for_update_of
-        else (" FOR UPDATE" if features.has_select_for_update else "")
-    )
+    lock = " FOR UPDATE" if features.has_select_for_update else ""
+    if features.has_select_for_no_key_update:
+        lock = " FOR NO KEY UPDATE"
+    if features.has_select_for_update_of:
+        lock += " OF e"
     return (
         f"SELECT e.{e_status}, e.{e_variables}, s.{s_id}, s.{s_status}, s.{s_attempt}, "  # noqa: S608  # nosec B608 - model names only
         f"s.{s_decided} IS NOT NULL FROM {executions} e LEFT JOIN {steps} s ON s.{s_execution} = e.{e_id} "
