@@ -1,0 +1,199 @@
+"""How a worker runs a chain of steps: the successor is claimed while the predecessor is recorded, only
+moved steps are read again, per-step statements stay constant, and one companion thread serves them all.
+
+django-q2 runs in sync mode (Q_SYNC=true): a launched execution runs inline once its transaction commits.
+"""
+
+import itertools
+import threading
+import time
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from workflows.choices import ExecutionStatus, StepStatus
+from workflows.engine.loader import load_workflow
+from workflows.models import StepExecution, StepLog, WorkflowExecution
+from workflows.services import executions, scheduler, steprows
+from workflows.services.context import context_steps, reread_steps
+from workflows.services.monitor import Watch, companion
+from workflows.services.steplog import StepLogWriter
+from workflows.steps.registry import known_step_types
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def chain(steps: int, *, step_type: str = "noop") -> str:
+    return "metadata: {name: chain}\nsteps:\n" + "".join(
+        f"  - {{name: s{i}, type: {step_type}}}\n" for i in range(steps)
+    )
+
+
+def launch(text: str) -> WorkflowExecution:
+    definition = load_workflow(text, known_step_types=known_step_types())
+    execution = executions.launch_execution(definition=definition, app_name="demo")
+    execution.refresh_from_db()
+    return execution
+
+
+def statements_to_run(text: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        execution = launch(text)
+    assert execution.status == ExecutionStatus.COMPLETED, execution.error_message
+    return len(captured.captured_queries)
+
+
+def test_each_further_step_of_a_chain_costs_the_same_few_statements() -> None:
+    launch(chain(1))  # warm caches (step registry, prebuilt statements)
+    short, long = statements_to_run(chain(5)), statements_to_run(chain(15))
+    per_step = (long - short) / 10
+    # BEGIN, lock + step heads, record, log lines, claim of the successor, COMMIT.
+    assert per_step == 6, (short, long)
+
+
+def test_successors_are_claimed_in_the_recording_transaction_not_queued(monkeypatch: Any) -> None:
+    queued: list[int] = []
+    original = scheduler.dispatch
+
+    def spy(step_ids: list[int]) -> None:
+        queued.extend(step_ids)
+        original(step_ids)
+
+    monkeypatch.setattr(scheduler, "dispatch", spy)
+    execution = launch(chain(4))
+    assert execution.status == ExecutionStatus.COMPLETED
+    rows = list(execution.steps.order_by("position"))
+    # Only the first step travels through the queue; the worker that records a step runs the next.
+    assert queued == [rows[0].pk]
+    for before, after in itertools.pairwise(rows):
+        assert after.started_at == after.dispatched_at
+        assert after.started_at >= before.completed_at
+        assert after.attempt == 1 and after.lease_owner == ""
+
+
+def test_a_parallel_fan_out_runs_one_branch_here_and_queues_the_others() -> None:
+    execution = launch(
+        """
+metadata: {name: fan}
+steps:
+  - {name: start, type: noop}
+  - {name: a, type: noop, dependsOn: [start]}
+  - {name: b, type: noop, dependsOn: [start]}
+  - {name: c, type: noop, dependsOn: [start]}
+  - {name: join, type: noop, dependsOn: [a, b, c]}
+"""
+    )
+    assert execution.status == ExecutionStatus.COMPLETED, execution.error_message
+    assert set(execution.steps.values_list("status", flat=True)) == {StepStatus.COMPLETED}
+
+
+def test_reread_keeps_unchanged_steps_and_reads_moved_ones_again() -> None:
+    execution = launch(
+        "metadata: {name: gate}\nsteps: [{name: a, type: noop}, {name: gate, type: noop, when: manual}]"
+    )
+    assert execution.status == ExecutionStatus.WAITING
+    known = context_steps(execution)
+    by_name = {step.name: step for step in known}
+    with transaction.atomic():
+        locked = steprows.lock_execution(execution.pk)
+        assert locked is not None and locked.status == ExecutionStatus.WAITING
+        assert reread_steps(execution, known, locked.heads) is known
+    # Someone else moves a step (an approval here): only that step is read again.
+    StepExecution.objects.filter(pk=by_name["gate"].pk).update(
+        status=StepStatus.PENDING, decided_at=timezone.now()
+    )
+    with transaction.atomic():
+        locked = steprows.lock_execution(execution.pk)
+        assert locked is not None
+        fresh = reread_steps(execution, known, locked.heads)
+    assert [step.name for step in fresh] == ["a", "gate"]
+    assert fresh[0] is by_name["a"]
+    assert fresh[1] is not by_name["gate"] and fresh[1].status == StepStatus.PENDING
+    assert steprows.lock_execution("wf-000000000000") is None
+
+
+def test_prebuilt_statements_store_values_like_the_orm() -> None:
+    execution = launch(chain(1))
+    step = execution.steps.get()
+    now = timezone.now()
+    changed = steprows.update_where(
+        StepExecution,
+        {"outputs": {"k": ["v", 1]}, "completed_at": now, "error_message": "it's 'quoted'; -- not SQL"},
+        id=step.pk,
+        status=StepStatus.COMPLETED,
+    )
+    assert changed == 1
+    assert steprows.update_where(StepExecution, {"error_message": "x"}, id=step.pk, status="running") == 0
+    step.refresh_from_db()
+    assert step.outputs == {"k": ["v", 1]}
+    assert step.completed_at == now
+    assert step.error_message == "it's 'quoted'; -- not SQL"
+    lines = [
+        StepLog(
+            execution_id=execution.pk,
+            step_id=step.pk,
+            seq=100 + i,
+            message=f"line {i} \u2713",
+            created_at=now,
+        )
+        for i in range(2500)  # more than one statement's worth of parameters on some databases
+    ]
+    steprows.insert_logs(lines)
+    stored = list(
+        StepLog.objects.filter(step=step, seq__gte=100).order_by("seq").values_list("message", flat=True)
+    )
+    assert stored == [f"line {i} \u2713" for i in range(2500)]
+
+
+class SlowWriter(StepLogWriter):
+    """A writer whose flush takes a while, to catch a release that does not wait for a tick."""
+
+    def __init__(self) -> None:
+        super().__init__(execution_id="wf-x", step_id=None)
+        self.flushing = threading.Event()
+        self.flushed = threading.Event()
+
+    def flush(self) -> int:
+        self.flushing.set()
+        time.sleep(0.3)
+        self.flushed.set()
+        return 0
+
+
+def test_one_companion_serves_every_step_of_a_thread_and_release_waits_for_its_tick() -> None:
+    first = companion()
+    assert companion() is first and first.is_alive()
+    writer = SlowWriter()
+    watch = first.watch(
+        Watch(step_id=0, execution_id="wf-x", owner="me", lease_seconds=30, deadline=None, writer=writer)
+    )
+    assert writer.flushing.wait(5), "the companion never ticked"
+    watch.release()
+    assert writer.flushed.is_set(), "release returned while a tick was still flushing"
+    # Released: no further ticks, and the same companion takes the next attempt.
+    writer.flushing.clear()
+    time.sleep(0.5)
+    assert not writer.flushing.is_set()
+    assert companion() is first
+
+    other: list[Any] = []
+    thread = threading.Thread(target=lambda: other.append(companion()))
+    thread.start()
+    thread.join()
+    assert other[0] is not first
+
+
+def test_long_steps_stream_their_log_and_keep_their_lease_through_the_companion() -> None:
+    execution = launch(
+        "metadata: {name: slow}\nsteps:\n"
+        "  - {name: a, type: script, script: 'echo first; sleep 1.2; echo second'}\n"
+        "  - {name: b, type: script, script: 'echo third'}\n"
+    )
+    assert execution.status == ExecutionStatus.COMPLETED, execution.error_message
+    messages = list(
+        StepLog.objects.filter(execution=execution).order_by("id").values_list("message", flat=True)
+    )
+    assert [m for m in messages if m in {"first", "second", "third"}] == ["first", "second", "third"]
