@@ -161,7 +161,10 @@ def main() -> None:
         time.sleep(3)
         # Alternating rounds: a machine whose speed drifts (shared hosts do) affects both sides alike.
         for number in range(1, args.rounds + 1):
+            # Each side starts from vacuumed tables: dead rows left by a previous round slow the next.
+            psql("VACUUM ANALYZE", db=BENCH_DB)
             q2_rates.append(raw_q2_throughput(args.tasks))
+            psql("VACUUM ANALYZE", db=BENCH_DB)
             rate, round_latencies = engine_throughput(args.workflows, args.steps)
             step_rates.append(rate)
             latencies.extend(round_latencies)

@@ -49,7 +49,7 @@ def claim_ready(step: StepExecution, owner: str, now: datetime) -> bool:
     """
     # A pending step's attempt only moves when it is claimed, so the one read is still current.
     fields = {**_lease_fields(owner, now), "attempt": step.attempt + 1, "dispatched_at": now}
-    if not steprows.update_where(StepExecution, fields, id=step.pk, status=StepStatus.PENDING):
+    if not steprows.update_where(StepExecution, fields, {"id": step.pk, "status": StepStatus.PENDING}):
         return False
     for name, value in fields.items():
         setattr(step, name, value)

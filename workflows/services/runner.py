@@ -166,7 +166,7 @@ def _attempt(claimed: Claimed, step_def: StepDefinition, owner: str, writer: Ste
         watch.release()
     if outcome.status == StepStatus.FAILED and outcome.error:
         writer.system(f"attempt {step.attempt} failed: {outcome.error}", level="error")
-    # The last lines are stored with the result, in the same transaction.
+    # The last lines are stored with the result, in the same statement where the database allows it.
     return outcome
 
 
@@ -227,8 +227,8 @@ def _record(
                 "lease_expires_at": None,
                 "dispatched_at": now,
             }
-            moved = steprows.update_where(StepExecution, retry, **mine)
             writer.system(f"retrying in {recorded.retry_delay:g}s")
+            moved = steprows.update_where(StepExecution, retry, mine, logs=writer.drain())
         else:
             check_transition(STEP_TRANSITIONS, "step", StepStatus.RUNNING, status)
             finished = {
@@ -239,12 +239,12 @@ def _record(
                 "lease_owner": "",
                 "lease_expires_at": None,
             }
-            moved = steprows.update_where(StepExecution, finished, **mine)
+            # The attempt's last log lines are stored with its result.
+            moved = steprows.update_where(StepExecution, finished, mine, logs=writer.drain())
             # The scheduler decides on the steps in memory: this one's row just changed.
             for row in (row for row in steps if row.pk == step.pk):
                 for name, value in finished.items():
                     setattr(row, name, value)
-        writer.flush()
         if not moved:
             return Recorded()
         if recorded.retry_delay is None:

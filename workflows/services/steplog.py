@@ -66,20 +66,29 @@ class StepLogWriter:
         """A line written by the engine itself (not by the step's process)."""
         self.write(message, LogStream.SYSTEM, level)
 
+    def drain(self) -> list[StepLog]:
+        """Take the queued lines, numbered, for the caller to store in its own statement."""
+        with self._flush_lock:
+            return self._numbered()
+
     def flush(self) -> int:
         """Store queued lines; returns how many were written."""
         with self._flush_lock:
-            with self._lock:
-                batch, self._pending = self._pending, []
-            if not batch:
-                return 0
-            if self._next_seq is None:
-                last = StepLog.objects.filter(execution_id=self.execution_id, step_id=self.step_id).aggregate(
-                    last=Max("seq")
-                )["last"]
-                self._next_seq = (last or 0) + 1
-            for entry in batch:
-                entry.seq = self._next_seq
-                self._next_seq += 1
+            batch = self._numbered()
             steprows.insert_logs(batch)
             return len(batch)
+
+    def _numbered(self) -> list[StepLog]:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if not batch:
+            return batch
+        if self._next_seq is None:
+            last = StepLog.objects.filter(execution_id=self.execution_id, step_id=self.step_id).aggregate(
+                last=Max("seq")
+            )["last"]
+            self._next_seq = (last or 0) + 1
+        for seq, entry in enumerate(batch, start=self._next_seq):
+            entry.seq = seq
+        self._next_seq += len(batch)
+        return batch

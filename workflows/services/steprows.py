@@ -34,18 +34,35 @@ def _execute(sql: str, params: Sequence[Any]) -> Any:
 
 
 @cache
-def _update_sql(model: type[models.Model], columns: tuple[str, ...], conditions: tuple[str, ...]) -> str:
+def _update_sql(
+    model: type[models.Model], columns: tuple[str, ...], conditions: tuple[str, ...], log_rows: int
+) -> str:
     table = connection.ops.quote_name(model._meta.db_table)
     assignments = ", ".join(f"{column} = %s" for column in _quoted(model, *columns))
     where = " AND ".join(f"{column} = %s" for column in _quoted(model, *conditions))
-    return f"UPDATE {table} SET {assignments} WHERE {where}"  # noqa: S608  # nosec B608 - model names only
+    update = f"UPDATE {table} SET {assignments} WHERE {where}"  # noqa: S608  # nosec B608 - model names only
+    return f"WITH appended AS ({_insert_logs_sql(log_rows)}) {update}" if log_rows else update
 
 
-def update_where(model: type[models.Model], values: Mapping[str, Any], **conditions: Any) -> int:
-    """`UPDATE … SET values WHERE conditions` (equalities on fields); returns how many rows changed."""
-    params = [_field(model, name).get_db_prep_save(value, connection) for name, value in values.items()]
+def update_where(
+    model: type[models.Model],
+    values: Mapping[str, Any],
+    conditions: Mapping[str, Any],
+    *,
+    logs: Sequence[StepLog] = (),
+) -> int:
+    """`UPDATE … SET values WHERE conditions` (equalities on fields); returns how many rows changed.
+
+    `logs` are appended whether or not a row matched: on PostgreSQL in the same statement (a
+    data-modifying WITH, one round trip less per step), elsewhere just before it.
+    """
+    inline = len(logs) if connection.vendor == "postgresql" and len(logs) <= _log_batch_size(logs) else 0
+    if not inline:
+        insert_logs(logs)
+    params = _log_params(logs) if inline else []
+    params += [_field(model, name).get_db_prep_save(value, connection) for name, value in values.items()]
     params += [_field(model, name).get_db_prep_save(value, connection) for name, value in conditions.items()]
-    with _execute(_update_sql(model, tuple(values), tuple(conditions)), params) as cursor:
+    with _execute(_update_sql(model, tuple(values), tuple(conditions), inline), params) as cursor:
         return int(cursor.rowcount)
 
 
@@ -110,16 +127,24 @@ def _insert_logs_sql(rows: int) -> str:
     return f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * rows)}"  # noqa: S608  # nosec B608 - model names only
 
 
+def _log_batch_size(entries: Sequence[StepLog]) -> int:
+    """How many log lines fit in one statement under the database's parameter limit."""
+    return max(1, connection.ops.bulk_batch_size([_field(StepLog, name) for name in _LOG_FIELDS], entries))
+
+
+def _log_params(entries: Sequence[StepLog]) -> list[Any]:
+    fields = [_field(StepLog, name) for name in _LOG_FIELDS]
+    return [
+        field.get_db_prep_save(getattr(entry, field.attname), connection)
+        for entry in entries
+        for field in fields
+    ]
+
+
 def insert_logs(entries: Sequence[StepLog]) -> None:
     """Append log lines in as few statements as the database's parameter limit allows (ids not read back)."""
-    fields = [_field(StepLog, name) for name in _LOG_FIELDS]
-    size = max(1, connection.ops.bulk_batch_size(fields, entries))
+    size = _log_batch_size(entries)
     for start in range(0, len(entries), size):
         batch = entries[start : start + size]
-        params = [
-            field.get_db_prep_save(getattr(entry, field.attname), connection)
-            for entry in batch
-            for field in fields
-        ]
-        with _execute(_insert_logs_sql(len(batch)), params):
+        with _execute(_insert_logs_sql(len(batch)), _log_params(batch)):
             pass
