@@ -91,9 +91,11 @@ def raw_q2_throughput(count: int) -> float:
 
 def engine_throughput(workflows: int, steps: int) -> tuple[float, list[float]]:
     """Launch `workflows` chains of `steps` no-op steps; return steps/s and dispatch latencies (s)."""
+    from django.db.models import Min
+
     from workflows.choices import ExecutionStatus
     from workflows.engine.loader import load_workflow
-    from workflows.models import StepExecution, WorkflowExecution
+    from workflows.models import StepExecution, StepLog, WorkflowExecution
     from workflows.services.executions import launch_execution
     from workflows.steps.registry import known_step_types
 
@@ -106,14 +108,23 @@ def engine_throughput(workflows: int, steps: int) -> tuple[float, list[float]]:
     while WorkflowExecution.objects.filter(pk__in=ids).exclude(status=ExecutionStatus.COMPLETED).exists():
         time.sleep(0.05)
     elapsed = time.monotonic() - started
+    # A step's claim time is written before the transaction that claims it commits, so the successor's
+    # start is taken from its first log line, written once it really runs.
+    first_lines = (
+        StepLog.objects.filter(execution_id__in=ids)
+        .values("step_id")
+        .annotate(first=Min("created_at"))
+        .values_list("step_id", "first")
+    )
+    began = dict(first_lines)
     latencies: list[float] = []
     for execution_id in ids:
         rows = list(
             StepExecution.objects.filter(execution_id=execution_id)
             .order_by("position")
-            .values_list("started_at", "completed_at")
+            .values_list("pk", "completed_at")
         )
-        latencies.extend((nxt[0] - prev[1]).total_seconds() for prev, nxt in itertools.pairwise(rows))
+        latencies.extend((began[nxt[0]] - prev[1]).total_seconds() for prev, nxt in itertools.pairwise(rows))
     return workflows * steps / elapsed, latencies
 
 
