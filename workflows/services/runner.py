@@ -1,4 +1,5 @@
-"""Running one step: claim it under a lease, run its type, record the result, dispatch successors."""
+"""Running steps: claim one under a lease, run its type, then record its result and claim its
+successor in one transaction, and go on down the chain."""
 
 import logging
 import time
