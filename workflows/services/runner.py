@@ -243,9 +243,10 @@ def _record(
             # The attempt's last log lines are stored with its result.
             moved = steprows.update_where(StepExecution, finished, mine, logs=writer.drain())
             # The scheduler decides on the steps in memory: this one's row just changed.
-            for row in (row for row in steps if row.pk == step.pk):
-                for name, value in finished.items():
-                    setattr(row, name, value)
+            for row in steps:
+                if row.pk == step.pk:
+                    for name, value in finished.items():
+                        setattr(row, name, value)
         if not moved:
             return Recorded()
         if recorded.retry_delay is None:

@@ -77,7 +77,7 @@ class LockedExecution:
 
 
 @cache
-def _lock_sql(vendor: str) -> str:
+def _lock_sql() -> str:
     executions = connection.ops.quote_name(WorkflowExecution._meta.db_table)
     steps = connection.ops.quote_name(StepExecution._meta.db_table)
     e_id, e_status, e_variables = _quoted(WorkflowExecution, "id", "status", "variables")
@@ -102,7 +102,7 @@ def _lock_sql(vendor: str) -> str:
 def lock_execution(execution_id: str) -> LockedExecution | None:
     """Lock an execution's row until the transaction ends and read its status, variables and step heads
     in one statement; None when it no longer exists."""
-    with _execute(_lock_sql(connection.vendor), [execution_id]) as cursor:
+    with _execute(_lock_sql(), [execution_id]) as cursor:
         rows = cursor.fetchall()
     if not rows:
         return None
