@@ -79,40 +79,49 @@ class LockedExecution:
 @cache
 def _lock_sql() -> str:
     executions = connection.ops.quote_name(WorkflowExecution._meta.db_table)
-    steps = connection.ops.quote_name(StepExecution._meta.db_table)
     e_id, e_status, e_variables = _quoted(WorkflowExecution, "id", "status", "variables")
-    s_id, s_status, s_attempt, s_decided, s_execution, s_position = _quoted(
-        StepExecution, "id", "status", "attempt", "decided_at", "execution", "position"
-    )
     # NO KEY UPDATE where the database has it: it serialises recorders like FOR UPDATE does, and does not
     # hold back log lines being inserted for the execution meanwhile (their foreign key check).
     features = connection.features
     lock = " FOR UPDATE" if features.has_select_for_update else ""
     if features.has_select_for_no_key_update:
         lock = " FOR NO KEY UPDATE"
-    if features.has_select_for_update_of:
-        lock += " OF e"
+    return f"SELECT {e_status}, {e_variables} FROM {executions} WHERE {e_id} = %s{lock}"  # noqa: S608  # nosec B608 - model names only
+
+
+@cache
+def _heads_sql() -> str:
+    steps = connection.ops.quote_name(StepExecution._meta.db_table)
+    s_id, s_status, s_attempt, s_decided, s_execution, s_position = _quoted(
+        StepExecution, "id", "status", "attempt", "decided_at", "execution", "position"
+    )
     return (
-        f"SELECT e.{e_status}, e.{e_variables}, s.{s_id}, s.{s_status}, s.{s_attempt}, "  # noqa: S608  # nosec B608 - model names only
-        f"s.{s_decided} IS NOT NULL FROM {executions} e LEFT JOIN {steps} s ON s.{s_execution} = e.{e_id} "
-        f"WHERE e.{e_id} = %s ORDER BY s.{s_position}{lock}"
+        f"SELECT {s_id}, {s_status}, {s_attempt}, {s_decided} IS NOT NULL FROM {steps} "  # noqa: S608  # nosec B608 - model names only
+        f"WHERE {s_execution} = %s ORDER BY {s_position}"
     )
 
 
 def lock_execution(execution_id: str) -> LockedExecution | None:
-    """Lock an execution's row until the transaction ends and read its status, variables and step heads
-    in one statement; None when it no longer exists."""
+    """Lock an execution's row until the transaction ends, then read its status, variables and step
+    heads; None when it no longer exists.
+
+    The heads are read by a statement of their own, started once the lock is held. One statement
+    cannot do both: under READ COMMITTED a statement sees the rows committed when it began, so a
+    recorder that waited for the lock would read its siblings' steps as they were before the recorder
+    it waited for committed — two parallel steps finishing together would each see the other still
+    running, and neither would start the step that joins them.
+    """
     with _execute(_lock_sql(), [execution_id]) as cursor:
-        rows = cursor.fetchall()
-    if not rows:
+        row = cursor.fetchone()
+    if row is None:
         return None
+    with _execute(_heads_sql(), [execution_id]) as cursor:
+        heads = [(pk, status, attempt, bool(decided)) for pk, status, attempt, decided in cursor.fetchall()]
     variables = cast(
         Any, _field(WorkflowExecution, "variables")
     )  # JSONField: decodes what the driver returns
     return LockedExecution(
-        status=rows[0][0],
-        variables=variables.from_db_value(rows[0][1], None, connection) or {},
-        heads=[(row[2], row[3], row[4], bool(row[5])) for row in rows if row[2] is not None],
+        status=row[0], variables=variables.from_db_value(row[1], None, connection) or {}, heads=heads
     )
 
 

@@ -50,8 +50,8 @@ def test_each_further_step_of_a_chain_costs_the_same_few_statements() -> None:
     launch(chain(1))  # warm caches (step registry, prebuilt statements)
     short, long = statements_to_run(chain(5)), statements_to_run(chain(15))
     per_step = (long - short) / 10
-    # BEGIN, lock + step heads, record (with the log lines on PostgreSQL), claim of the successor, COMMIT.
-    assert per_step == (5 if connection.vendor == "postgresql" else 6), (short, long)
+    # BEGIN, lock, step heads, record (with the log lines on PostgreSQL), claim of the successor, COMMIT.
+    assert per_step == (6 if connection.vendor == "postgresql" else 7), (short, long)
 
 
 def test_successors_are_claimed_in_the_recording_transaction_not_queued(monkeypatch: Any) -> None:
@@ -113,6 +113,53 @@ def test_reread_keeps_unchanged_steps_and_reads_moved_ones_again() -> None:
     assert fresh[0] is by_name["a"]
     assert fresh[1] is not by_name["gate"] and fresh[1].status == StepStatus.PENDING
     assert steprows.lock_execution("wf-000000000000") is None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks and READ COMMITTED snapshots")
+def test_a_recorder_that_waited_for_the_lock_reads_what_the_holder_committed() -> None:
+    """Two parallel steps recorded together: the second recorder must see the first one's result, or
+    neither would start the step that joins them."""
+    execution = launch(
+        "metadata: {name: gate}\nsteps: [{name: a, type: noop}, {name: gate, type: noop, when: manual}]"
+    )
+    gate = execution.steps.get(name="gate")
+    holding, release = threading.Event(), threading.Event()
+    seen: list[Any] = []
+
+    def holder() -> None:
+        try:
+            with transaction.atomic():
+                steprows.lock_execution(execution.pk)
+                StepExecution.objects.filter(pk=gate.pk).update(status=StepStatus.SKIPPED)
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    def waiter() -> None:
+        try:
+            with transaction.atomic():
+                seen.append(steprows.lock_execution(execution.pk))
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=holder)
+    first.start()
+    assert holding.wait(10)
+    second = threading.Thread(target=waiter)
+    second.start()
+    deadline = time.monotonic() + 10
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:  # until the waiter is blocked on the row lock
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                break
+            time.sleep(0.02)
+    release.set()
+    first.join(10)
+    second.join(10)
+    heads = {pk: status for pk, status, *_ in seen[0].heads}
+    assert heads[gate.pk] == StepStatus.SKIPPED
 
 
 def test_prebuilt_statements_store_values_like_the_orm() -> None:
