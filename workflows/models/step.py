@@ -16,8 +16,10 @@ from workflows.choices import (
 class StepExecution(models.Model):
     """One step of an execution; claimed by a worker under a heartbeated lease while it runs."""
 
+    # Looked up through unique_step_name (execution, name): every status change of a step rewrites each
+    # of its indexes, so none is kept twice.
     execution = models.ForeignKey(
-        "workflows.WorkflowExecution", on_delete=models.CASCADE, related_name="steps"
+        "workflows.WorkflowExecution", on_delete=models.CASCADE, related_name="steps", db_index=False
     )
     name = models.CharField(max_length=200)
     step_type = models.CharField(max_length=64)
@@ -94,11 +96,12 @@ class StepLog(models.Model):
     """One log line of a step; append-only and sequence-numbered so a live tail is one indexed query."""
 
     id = models.BigAutoField(primary_key=True)
+    # Both looked up through the composite indexes in Meta: each index costs every line written.
     execution = models.ForeignKey(
-        "workflows.WorkflowExecution", on_delete=models.CASCADE, related_name="logs"
+        "workflows.WorkflowExecution", on_delete=models.CASCADE, related_name="logs", db_index=False
     )
     step = models.ForeignKey(
-        StepExecution, null=True, blank=True, on_delete=models.CASCADE, related_name="logs"
+        StepExecution, null=True, blank=True, on_delete=models.CASCADE, related_name="logs", db_index=False
     )
     seq = models.PositiveIntegerField(
         help_text="Line number within the step (or execution for engine lines)."
@@ -114,7 +117,6 @@ class StepLog(models.Model):
         indexes = [
             models.Index(fields=["execution", "id"], name="steplog_exec_id"),
             models.Index(fields=["step", "seq"], name="steplog_step_seq"),
-            models.Index(fields=["created_at"], name="steplog_created"),
         ]
 
     def __str__(self) -> str:
