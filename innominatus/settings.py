@@ -101,6 +101,10 @@ if DB_HOST:
                 ),
                 "connect_timeout": env.int("DB_CONNECT_TIMEOUT", 5, minimum=1),
                 "application_name": "innominatus",
+                # The workflow engine's per-step statements bind on the server and are prepared after 5
+                # runs on a connection; a pooler that hands connections out per transaction (PgBouncer
+                # before 1.21) loses them: DB_PREPARED_STATEMENTS=false there.
+                "prepare_threshold": 5 if env.bool("DB_PREPARED_STATEMENTS", True) else None,
             },
         }
     }

@@ -214,6 +214,8 @@ as 3.1536e+07, so whole numbers are printed as integers. */}}
   value: {{ include "innominatus.envString" $v.database.connectTimeout | quote }}
 - name: DB_CONN_MAX_AGE
   value: {{ include "innominatus.envString" $v.database.connMaxAge | quote }}
+- name: DB_PREPARED_STATEMENTS
+  value: {{ $v.database.preparedStatements | toString | quote }}
 - name: DB_PASSWORD
   valueFrom:
     secretKeyRef:
