@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from workflows.choices import STEP_TRANSITIONS, ExecutionStatus, StepStatus, check_transition
 from workflows.models import StepExecution
-from workflows.services import steprows
 
 
 def worker_identity() -> str:
@@ -42,15 +41,15 @@ def claim(step_id: int, owner: str) -> bool:
     )
 
 
-def claim_ready(step: StepExecution, owner: str, now: datetime) -> bool:
-    """Take a step the scheduler just found ready, under the execution's row lock (no queue message).
-
-    The loaded instance is brought up to date, so the caller can run it without reading it again.
-    """
+def ready_claim(step: StepExecution, owner: str, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(values, conditions) of the update that takes a step the scheduler just found ready, under the
+    execution's row lock (no queue message)."""
     # A pending step's attempt only moves when it is claimed, so the one read is still current.
-    fields = {**_lease_fields(owner, now), "attempt": step.attempt + 1, "dispatched_at": now}
-    if not steprows.update_where(StepExecution, fields, {"id": step.pk, "status": StepStatus.PENDING}):
-        return False
-    for name, value in fields.items():
+    values = {**_lease_fields(owner, now), "attempt": step.attempt + 1, "dispatched_at": now}
+    return values, {"id": step.pk, "status": StepStatus.PENDING}
+
+
+def hold(step: StepExecution, values: dict[str, Any]) -> None:
+    """Bring a loaded step up to date with the claim just stored, so it runs without being read again."""
+    for name, value in values.items():
         setattr(step, name, value)
-    return True

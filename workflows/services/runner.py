@@ -5,7 +5,7 @@ import logging
 import time
 import traceback
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +18,7 @@ from workflows.choices import STEP_TRANSITIONS, ExecutionStatus, StepStatus, che
 from workflows.engine.model import StepDefinition, WorkflowDefinition
 from workflows.engine.outputs import apply_step_outputs
 from workflows.engine.templating import render_value
-from workflows.models import StepExecution, WorkflowExecution
+from workflows.models import StepExecution, StepLog, WorkflowExecution
 from workflows.services import leases, scheduler, steprows
 from workflows.services.context import context_steps, execution_context, reread_steps
 from workflows.services.leases import worker_identity
@@ -179,6 +179,28 @@ def _stopped_outcome(reason: str) -> Outcome:
     return Outcome(StepStatus.FAILED, {}, reason)
 
 
+class _Recording:
+    """An attempt's result waiting to be stored: together with the claim of the successor the scheduler
+    offers (one statement on PostgreSQL), or on its own when none is offered."""
+
+    def __init__(self, update: tuple[dict[str, Any], dict[str, Any]], logs: list[StepLog], owner: str):
+        self.update, self.logs, self.owner = update, logs, owner
+        self.stored: bool | None = None
+
+    def store_and_claim(self, successor: StepExecution, now: datetime) -> bool:
+        claim = leases.ready_claim(successor, self.owner, now)
+        stored, claimed = steprows.update_chain(StepExecution, [self.update, claim], logs=self.logs)
+        self.stored = bool(stored)
+        if claimed:
+            leases.hold(successor, claim[0])
+        return bool(claimed)
+
+    def store(self) -> bool:
+        if self.stored is None:
+            self.stored = bool(steprows.update_where(StepExecution, *self.update, logs=self.logs))
+        return self.stored
+
+
 def _record(
     claimed: Claimed,
     step_def: StepDefinition,
@@ -187,13 +209,15 @@ def _record(
     writer: StepLogWriter,
 ) -> Recorded:
     """Store the attempt's result and advance the execution in one transaction under its row lock;
-    the first successor that became ready is claimed for this worker in the same transaction."""
+    the first successor that became ready is claimed for this worker in the same transaction (in the
+    statement that stores the result, on PostgreSQL)."""
     step = claimed.step
     if outcome.lease_lost:
         writer.flush()
         return Recorded()
     recorded = Recorded()
     execution = claimed.execution
+    lost: list[StepLog] | None = None
     with transaction.atomic():
         # Of the execution only its status and variables move while it runs; the rest was read already.
         locked = steprows.lock_execution(execution.pk)
@@ -230,6 +254,8 @@ def _record(
             }
             writer.system(f"retrying in {recorded.retry_delay:g}s")
             moved = steprows.update_where(StepExecution, retry, mine, logs=writer.drain())
+            if not moved:
+                return Recorded()
         else:
             check_transition(STEP_TRANSITIONS, "step", StepStatus.RUNNING, status)
             finished = {
@@ -240,22 +266,31 @@ def _record(
                 "lease_owner": "",
                 "lease_expires_at": None,
             }
-            # The attempt's last log lines are stored with its result.
-            moved = steprows.update_where(StepExecution, finished, mine, logs=writer.drain())
-            # The scheduler decides on the steps in memory: this one's row just changed.
+            # The scheduler decides on the steps in memory, this one as it is about to be stored.
             for row in steps:
                 if row.pk == step.pk:
                     for name, value in finished.items():
                         setattr(row, name, value)
-        if not moved:
-            return Recorded()
-        if recorded.retry_delay is None:
+            # The attempt's last log lines are stored with its result.
+            recording = _Recording((finished, mine), writer.drain(), owner)
             ready = scheduler.advance(
-                execution.pk, locked=execution, steps=steps, definition=claimed.definition, claim_for=owner
+                execution.pk,
+                locked=execution,
+                steps=steps,
+                definition=claimed.definition,
+                claim=recording.store_and_claim,
             )
-            recorded.queued = ready.queued
-            if ready.claimed is not None:
-                recorded.claimed = Claimed(ready.claimed, execution, claimed.definition, steps)
+            if not recording.store():
+                # Another worker or the reaper took the step over: nothing decided on its result stands.
+                transaction.set_rollback(True)
+                lost = recording.logs
+            else:
+                recorded.queued = ready.queued
+                if ready.claimed is not None:
+                    recorded.claimed = Claimed(ready.claimed, execution, claimed.definition, steps)
+    if lost is not None:
+        steprows.insert_logs(lost)  # the attempt's own lines are kept, whoever holds the step now
+        return Recorded()
     if recorded.retry_delay is None:
         duration = (now - step.started_at).total_seconds() if step.started_at else None
         signals.step_finished.send(sender=StepExecution, step=step, status=status, duration=duration)

@@ -1,8 +1,9 @@
 """Advancing an execution: decide which steps run, wait, or are skipped, and finish it when done."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +20,6 @@ from workflows.engine.planning import StepState, decide
 from workflows.models import StepExecution, WorkflowExecution
 from workflows.queue import enqueue
 from workflows.services.context import context_steps, execution_context, resources_view
-from workflows.services.leases import claim_ready
 from workflows.steps.registry import step_classes
 
 logger = logging.getLogger(__name__)
@@ -101,13 +101,13 @@ def advance(
     locked: WorkflowExecution | None = None,
     steps: list[StepExecution] | None = None,
     definition: WorkflowDefinition | None = None,
-    claim_for: str = "",
+    claim: Callable[[StepExecution, datetime], bool] | None = None,
 ) -> Ready:
     """Re-evaluate one execution under its row lock; return the steps to run now.
 
     `locked` is the execution when the caller already holds its row lock in the current transaction,
-    `steps` and `definition` what that caller already read under it. With `claim_for`, the first ready
-    step is claimed for that worker in this transaction instead of being queued.
+    `steps` and `definition` what that caller already read under it. With `claim`, the first ready step
+    is offered to it (a worker taking it in this transaction) instead of being queued.
     """
     now = timezone.now()
     # No savepoint: a failure inside fails the caller's transaction as a whole anyway.
@@ -156,7 +156,7 @@ def advance(
                 return Ready()
             due = [step for step in runnable if _is_due(step, now)]
             ready = Ready()
-            if due and claim_for and claim_ready(due[0], claim_for, now):
+            if due and claim is not None and claim(due[0], now):
                 ready.claimed, due = due[0], due[1:]
             if due:
                 StepExecution.objects.filter(pk__in=[step.pk for step in due]).update(dispatched_at=now)

@@ -8,6 +8,7 @@ the ORM. Only names from the models are ever formatted into the SQL; values alwa
 parameters.
 """
 
+import itertools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -63,15 +64,42 @@ def _execute_bound(sql: str, params: Sequence[Any]) -> Any:
     return cursor
 
 
-@cache
-def _update_sql(
-    model: type[models.Model], columns: tuple[str, ...], conditions: tuple[str, ...], log_rows: int
-) -> str:
+# One `UPDATE … SET values WHERE conditions`: the names of the fields set, and of those compared.
+Shape = tuple[tuple[str, ...], tuple[str, ...]]
+
+
+def _update_statement(model: type[models.Model], shape: Shape, where_also: str = "") -> str:
+    columns, conditions = shape
     table = connection.ops.quote_name(model._meta.db_table)
     assignments = ", ".join(f"{column} = %s" for column in _quoted(model, *columns))
-    where = " AND ".join(f"{column} = %s" for column in _quoted(model, *conditions))
-    update = f"UPDATE {table} SET {assignments} WHERE {where}"  # noqa: S608  # nosec B608 - model names only
-    return f"WITH appended AS ({_insert_logs_sql(log_rows)}) {update}" if log_rows else update
+    where = " AND ".join(
+        [*(f"{column} = %s" for column in _quoted(model, *conditions)), *filter(None, [where_also])]
+    )
+    return f"UPDATE {table} SET {assignments} WHERE {where}"  # noqa: S608  # nosec B608 - model names only
+
+
+@cache
+def _update_sql(model: type[models.Model], shapes: tuple[Shape, ...], log_rows: int) -> str:
+    """One statement for the chain on PostgreSQL: data-modifying WITHs, each update applied only when
+    the one before it changed a row, and a row of their counts."""
+    parts = [f"appended AS ({_insert_logs_sql(log_rows)})"] if log_rows else []
+    if len(shapes) == 1:
+        update = _update_statement(model, shapes[0])
+        return f"WITH {parts[0]} {update}" if parts else update
+    for number, shape in enumerate(shapes):
+        after = f"EXISTS (SELECT 1 FROM u{number - 1})" if number else ""  # noqa: S608  # nosec B608
+        parts.append(f"u{number} AS ({_update_statement(model, shape, after)} RETURNING 1)")
+    counts = ", ".join(f"(SELECT count(*) FROM u{number})" for number in range(len(shapes)))  # noqa: S608  # nosec B608
+    return f"WITH {', '.join(parts)} SELECT {counts}"
+
+
+def _update_params(
+    model: type[models.Model], values: Mapping[str, Any], conditions: Mapping[str, Any]
+) -> list[Any]:
+    return [
+        _field(model, name).get_db_prep_save(value, connection)
+        for name, value in itertools.chain(values.items(), conditions.items())
+    ]
 
 
 def update_where(
@@ -86,14 +114,42 @@ def update_where(
     `logs` are appended whether or not a row matched: on PostgreSQL in the same statement (a
     data-modifying WITH, one round trip less per step), elsewhere just before it.
     """
+    (changed,) = update_chain(model, [(values, conditions)], logs=logs)
+    return changed
+
+
+def update_chain(
+    model: type[models.Model],
+    updates: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    *,
+    logs: Sequence[StepLog] = (),
+) -> list[int]:
+    """`update_where` for each (values, conditions) in turn, each only when the one before it changed a
+    row (later ones count 0 otherwise); returns the counts. One statement on PostgreSQL, with `logs`.
+    """
     inline = len(logs) if connection.vendor == "postgresql" and len(logs) <= _log_batch_size(logs) else 0
     if not inline:
         insert_logs(logs)
+    if not inline and connection.vendor != "postgresql":
+        counts: list[int] = []
+        for values, conditions in updates:
+            if counts and not counts[-1]:
+                counts.append(0)
+                continue
+            shape = (tuple(values), tuple(conditions))
+            with _execute(
+                _update_sql(model, (shape,), 0), _update_params(model, values, conditions)
+            ) as cursor:
+                counts.append(int(cursor.rowcount))
+        return counts
     params = _log_params(logs) if inline else []
-    params += [_field(model, name).get_db_prep_save(value, connection) for name, value in values.items()]
-    params += [_field(model, name).get_db_prep_save(value, connection) for name, value in conditions.items()]
-    with _execute(_update_sql(model, tuple(values), tuple(conditions), inline), params) as cursor:
-        return int(cursor.rowcount)
+    for values, conditions in updates:
+        params += _update_params(model, values, conditions)
+    shapes = tuple((tuple(values), tuple(conditions)) for values, conditions in updates)
+    with _execute(_update_sql(model, shapes, inline), params) as cursor:
+        if len(shapes) == 1:
+            return [int(cursor.rowcount)]
+        return [int(count) for count in cursor.fetchone()]
 
 
 @dataclass
