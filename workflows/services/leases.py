@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Q
 from django.utils import timezone
 
 from workflows.choices import STEP_TRANSITIONS, ExecutionStatus, StepStatus, check_transition
 from workflows.models import StepExecution
+from workflows.services import steprows
 
 
 def worker_identity() -> str:
@@ -30,14 +30,16 @@ def _lease_fields(owner: str, now: datetime) -> dict[str, Any]:
     }
 
 
-def claim(step_id: int, owner: str) -> bool:
-    """Take a due pending step from a queue message: running under `owner`'s lease, if still runnable."""
+def claim(step_id: int, owner: str) -> str | None:
+    """Take a due pending step from a queue message: running under `owner`'s lease, if still runnable.
+    Returns the id of its execution, or None when it was not taken."""
     now = timezone.now()
-    return bool(
-        StepExecution.objects.filter(pk=step_id, status=StepStatus.PENDING)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .filter(execution__status__in=[ExecutionStatus.RUNNING, ExecutionStatus.WAITING])
-        .update(**_lease_fields(owner, now), attempt=F("attempt") + 1)
+    return steprows.claim_queued(
+        step_id,
+        _lease_fields(owner, now),
+        pending=StepStatus.PENDING,
+        now=now,
+        active=[ExecutionStatus.RUNNING, ExecutionStatus.WAITING],
     )
 
 

@@ -77,9 +77,10 @@ def run_step_chain(step_id: int) -> None:
 
 
 def _claim_from_queue(step_id: int, owner: str) -> Claimed | None:
-    if not leases.claim(step_id, owner):
+    execution_id = leases.claim(step_id, owner)
+    if execution_id is None:
         return None
-    execution = WorkflowExecution.objects.select_related("revision", "application").get(steps__pk=step_id)
+    execution = WorkflowExecution.objects.select_related("revision", "application").get(pk=execution_id)
     steps = context_steps(execution)
     step = next(row for row in steps if row.pk == step_id)
     return Claimed(step, execution, WorkflowDefinition.from_dict(execution.definition), steps)

@@ -152,6 +152,37 @@ def update_chain(
         return [int(count) for count in cursor.fetchone()]
 
 
+@cache
+def _claim_sql(columns: tuple[str, ...], active: int) -> str:
+    steps = connection.ops.quote_name(StepExecution._meta.db_table)
+    executions = connection.ops.quote_name(WorkflowExecution._meta.db_table)
+    assignments = ", ".join(f"{column} = %s" for column in _quoted(StepExecution, *columns))
+    s_id, s_status, s_next, s_attempt, s_execution = _quoted(
+        StepExecution, "id", "status", "next_attempt_at", "attempt", "execution"
+    )
+    e_id, e_status = _quoted(WorkflowExecution, "id", "status")
+    statuses = ", ".join(["%s"] * active)
+    return (
+        f"UPDATE {steps} SET {assignments}, {s_attempt} = {s_attempt} + 1 "  # noqa: S608  # nosec B608 - model names only
+        f"WHERE {s_id} = %s AND {s_status} = %s AND ({s_next} IS NULL OR {s_next} <= %s) "
+        f"AND {s_execution} IN (SELECT {e_id} FROM {executions} WHERE {e_status} IN ({statuses})) "
+        f"RETURNING {s_execution}"
+    )
+
+
+def claim_queued(
+    step_id: int, values: Mapping[str, Any], *, pending: str, now: Any, active: Sequence[str]
+) -> str | None:
+    """Take a step named by a queue message: set `values` and count an attempt if it is still `pending`,
+    due at `now`, and its execution's status is one of `active`; returns its execution's id, or None."""
+    params = _update_params(StepExecution, values, {})
+    params += [step_id, pending, _field(StepExecution, "next_attempt_at").get_db_prep_save(now, connection)]
+    params += list(active)
+    with _execute(_claim_sql(tuple(values), len(active)), params) as cursor:
+        row = cursor.fetchone()
+    return None if row is None else str(row[0])
+
+
 @dataclass
 class LockedExecution:
     """What a worker re-reads of an execution when it records a step, under the execution's row lock."""

@@ -7,6 +7,7 @@ django-q2 runs in sync mode (Q_SYNC=true): a launched execution runs inline once
 import itertools
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from django.utils import timezone
 from workflows.choices import ExecutionStatus, StepStatus
 from workflows.engine.loader import load_workflow
 from workflows.models import StepExecution, StepLog, WorkflowExecution
-from workflows.services import executions, runner, scheduler, steprows
+from workflows.services import executions, leases, runner, scheduler, steprows
 from workflows.services.context import context_steps, reread_steps
 from workflows.services.monitor import Watch, companion
 from workflows.services.steplog import StepLogWriter
@@ -235,6 +236,26 @@ def test_a_result_whose_lease_was_taken_over_is_not_stored_and_decides_nothing(m
     assert execution.steps.get(name="s1").status == StepStatus.RUNNING
     lines = StepLog.objects.filter(step=rows["s1"]).values_list("message", flat=True)
     assert "working on s1" in lines
+
+
+def test_a_queue_message_takes_its_step_only_while_pending_due_and_its_execution_active() -> None:
+    execution = launch(
+        "metadata: {name: gate}\nsteps: [{name: a, type: noop}, {name: gate, type: noop, when: manual}]"
+    )
+    gate = execution.steps.get(name="gate")
+    later = timezone.now() + timedelta(minutes=1)
+    StepExecution.objects.filter(pk=gate.pk).update(status=StepStatus.PENDING, next_attempt_at=later)
+    assert leases.claim(gate.pk, "me") is None  # a retry not yet due
+    StepExecution.objects.filter(pk=gate.pk).update(next_attempt_at=None)
+    assert leases.claim(gate.pk, "me") == execution.pk
+    gate.refresh_from_db()
+    assert (gate.status, gate.lease_owner, gate.attempt) == (StepStatus.RUNNING, "me", 1)
+    assert gate.lease_expires_at is not None and gate.started_at is not None
+    assert leases.claim(gate.pk, "other") is None  # no longer pending
+    StepExecution.objects.filter(pk=gate.pk).update(status=StepStatus.PENDING)
+    WorkflowExecution.objects.filter(pk=execution.pk).update(status=ExecutionStatus.CANCELLED)
+    assert leases.claim(gate.pk, "other") is None  # its execution is over
+    assert leases.claim(999_999_999, "other") is None
 
 
 class SlowWriter(StepLogWriter):
