@@ -40,7 +40,12 @@ class StepExecution(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     # Approval gate (when: manual / type: approval).
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # indexed in Meta where set: most steps are never decided by a person
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_comment = models.TextField(blank=True, default="")
@@ -52,9 +57,18 @@ class StepExecution(models.Model):
         db_table = "workflow_step_executions"
         ordering = ["execution_id", "position"]
         constraints = [models.UniqueConstraint(fields=["execution", "name"], name="unique_step_name")]
+        # A step's row is rewritten three or four times in its life, each time in every index whose
+        # condition the new version meets: the status index holds only steps still in progress (what the
+        # reaper, the stall check and the dashboards look for), so finished steps cost it nothing.
         indexes = [
-            models.Index(fields=["status", "lease_expires_at"], name="step_status_lease"),
-            models.Index(fields=["step_type", "status"], name="step_type_status"),
+            models.Index(
+                fields=["status", "lease_expires_at"],
+                name="step_active_status_lease",
+                condition=models.Q(status__in=[StepStatus.PENDING, StepStatus.RUNNING, StepStatus.WAITING]),
+            ),
+            models.Index(
+                fields=["decided_by"], name="step_decided_by", condition=models.Q(decided_by__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
