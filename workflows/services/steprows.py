@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import psycopg
 from django.db import connection, models
-from django_prometheus.db.common import ExportingCursorWrapper
+from django_prometheus.db.metrics import errors_total, execute_total
 
 from workflows.models import StepExecution, StepLog, WorkflowExecution
 
@@ -41,11 +41,21 @@ def _execute(sql: str, params: Sequence[Any]) -> Any:
 
 @cache
 def _bound_cursor_class() -> type[psycopg.Cursor[Any]]:
-    # Counted in the same query metrics as the ORM's cursors.
-    return cast(
-        "type[psycopg.Cursor[Any]]",
-        ExportingCursorWrapper(psycopg.Cursor, connection.alias, connection.vendor),
-    )
+    """A server-binding cursor counted in the same query and error metrics as the ORM's cursors; not
+    timed one by one (a step's own duration is), which on a busy worker costs more than the statement."""
+    alias, vendor = connection.alias, connection.vendor
+    executed = execute_total.labels(alias, vendor)
+
+    class CountedCursor(psycopg.Cursor[Any]):
+        def execute(self, *args: Any, **kwargs: Any) -> Any:
+            executed.inc()
+            try:
+                return super().execute(*args, **kwargs)
+            except Exception as exc:
+                errors_total.labels(alias, vendor, type(exc).__name__).inc()
+                raise
+
+    return CountedCursor
 
 
 def _execute_bound(sql: str, params: Sequence[Any]) -> Any:

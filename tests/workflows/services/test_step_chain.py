@@ -11,9 +11,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_prometheus.db.metrics import errors_total, execute_total
 
 from workflows.choices import ExecutionStatus, StepStatus
 from workflows.engine.loader import load_workflow
@@ -256,6 +257,23 @@ def test_a_queue_message_takes_its_step_only_while_pending_due_and_its_execution
     WorkflowExecution.objects.filter(pk=execution.pk).update(status=ExecutionStatus.CANCELLED)
     assert leases.claim(gate.pk, "other") is None  # its execution is over
     assert leases.claim(999_999_999, "other") is None
+
+
+def _sample(counter: Any, **labels: str) -> float:
+    return float(counter.labels(**labels)._value.get())
+
+
+def test_prebuilt_statements_are_counted_and_raise_the_orms_errors() -> None:
+    execution = launch(chain(1))
+    step = execution.steps.get()
+    labels = {"alias": connection.alias, "vendor": connection.vendor}
+    executed = _sample(execute_total, **labels)
+    steprows.update_where(StepExecution, {"error_message": "x"}, {"id": step.pk})
+    assert _sample(execute_total, **labels) > executed
+    with pytest.raises(IntegrityError), transaction.atomic():
+        steprows.update_where(StepExecution, {"attempt": -1}, {"id": step.pk})  # violates attempt >= 0
+    if connection.vendor == "postgresql":
+        assert _sample(errors_total, **labels, type="CheckViolation") >= 1
 
 
 class SlowWriter(StepLogWriter):
