@@ -63,7 +63,10 @@ def _execute_bound(sql: str, params: Sequence[Any]) -> Any:
     (its `prepare_threshold`), so PostgreSQL parses and plans each once per connection and no value is
     quoted into the text. The ORM's cursors bind on the client, where neither is possible.
     """
+    # What the ORM does before it runs a statement: a connection the database dropped is replaced.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
+    connection.validate_thread_sharing()
     connection.validate_no_broken_transaction()
     cursor = _bound_cursor_class()(connection.connection)
     started = time.monotonic()

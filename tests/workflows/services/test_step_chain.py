@@ -10,8 +10,9 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_prometheus.db.metrics import errors_total, execute_total
@@ -274,6 +275,22 @@ def test_prebuilt_statements_are_counted_and_raise_the_orms_errors() -> None:
         steprows.update_where(StepExecution, {"attempt": -1}, {"id": step.pk})  # violates attempt >= 0
     if connection.vendor == "postgresql":
         assert _sample(errors_total, **labels, type="CheckViolation") >= 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="terminates a PostgreSQL backend")
+def test_prebuilt_statements_replace_a_connection_the_database_dropped() -> None:
+    execution = launch(chain(1))
+    step = execution.steps.get()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"], user=settings["USER"], dbname=settings["NAME"]
+    ) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    close_old_connections()  # a task's end: the next statement checks the connection first
+    assert steprows.update_where(StepExecution, {"error_message": "after"}, {"id": step.pk}) == 1
 
 
 class SlowWriter(StepLogWriter):
