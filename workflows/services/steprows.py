@@ -5,7 +5,7 @@ more to build than to run (a 2-core machine spends ~0.7 ms of CPU compiling a on
 ~0.3 ms sending it). These statements are built from the models' own tables, columns and value
 adaptation, so they run on PostgreSQL and SQLite alike; everything off the per-step path stays on
 the ORM. Only names from the models are ever formatted into the SQL; values always travel as
-parameters.
+parameters, and on PostgreSQL they are bound on the server, where the statements are prepared.
 """
 
 import itertools
@@ -140,21 +140,20 @@ def update_chain(
     """`update_where` for each (values, conditions) in turn, each only when the one before it changed a
     row (later ones count 0 otherwise); returns the counts. One statement on PostgreSQL, with `logs`.
     """
-    inline = len(logs) if connection.vendor == "postgresql" and len(logs) <= _log_batch_size(logs) else 0
-    if not inline:
+    if connection.vendor != "postgresql":
         insert_logs(logs)
-    if not inline and connection.vendor != "postgresql":
         counts: list[int] = []
         for values, conditions in updates:
             if counts and not counts[-1]:
                 counts.append(0)
                 continue
-            shape = (tuple(values), tuple(conditions))
-            with _execute(
-                _update_sql(model, (shape,), 0), _update_params(model, values, conditions)
-            ) as cursor:
+            sql = _update_sql(model, ((tuple(values), tuple(conditions)),), 0)
+            with _execute(sql, _update_params(model, values, conditions)) as cursor:
                 counts.append(int(cursor.rowcount))
         return counts
+    inline = len(logs) if len(logs) <= _log_batch_size(logs) else 0
+    if not inline:
+        insert_logs(logs)
     params = _log_params(logs) if inline else []
     for values, conditions in updates:
         params += _update_params(model, values, conditions)
@@ -247,9 +246,8 @@ def lock_execution(execution_id: str) -> LockedExecution | None:
         return None
     with _execute(_heads_sql(), [execution_id]) as cursor:
         heads = [(pk, status, attempt, bool(decided)) for pk, status, attempt, decided in cursor.fetchall()]
-    variables = cast(
-        Any, _field(WorkflowExecution, "variables")
-    )  # JSONField: decodes what the driver returns
+    # The JSONField decodes what the driver returns, as it would for the ORM.
+    variables = cast(Any, _field(WorkflowExecution, "variables"))
     return LockedExecution(
         status=row[0], variables=variables.from_db_value(row[1], None, connection) or {}, heads=heads
     )
