@@ -232,12 +232,12 @@ def test_a_result_whose_lease_was_taken_over_is_not_stored_and_decides_nothing(m
     assert rows["s2"].status == StepStatus.PENDING and rows["s2"].attempt == 0
     assert rows["s2"].dispatched_at is None
     assert execution.status == ExecutionStatus.RUNNING
+    lines = StepLog.objects.filter(step=rows["s1"]).values_list("message", flat=True)
+    assert "working on s1" in lines
     # As the last step, its result would have finished the workflow.
     execution = launch(chain(2))
     assert execution.status == ExecutionStatus.RUNNING
     assert execution.steps.get(name="s1").status == StepStatus.RUNNING
-    lines = StepLog.objects.filter(step=rows["s1"]).values_list("message", flat=True)
-    assert "working on s1" in lines
 
 
 def test_a_queue_message_takes_its_step_only_while_pending_due_and_its_execution_active() -> None:
