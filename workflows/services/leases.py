@@ -52,6 +52,7 @@ def ready_claim(step: StepExecution, owner: str, now: datetime) -> tuple[dict[st
 
 
 def hold(step: StepExecution, values: dict[str, Any]) -> None:
-    """Bring a loaded step up to date with the claim just stored, so it runs without being read again."""
+    """Bring a loaded step up to date with values being stored (a claim, a result), so it need not be read
+    again."""
     for name, value in values.items():
         setattr(step, name, value)

@@ -268,10 +268,7 @@ def _record(
                 "lease_expires_at": None,
             }
             # The scheduler decides on the steps in memory, this one as it is about to be stored.
-            for row in steps:
-                if row.pk == step.pk:
-                    for name, value in finished.items():
-                        setattr(row, name, value)
+            leases.hold(next(row for row in steps if row.pk == step.pk), finished)
             # The attempt's last log lines are stored with its result.
             recording = _Recording((finished, mine), writer.drain(), owner)
             ready = scheduler.advance(
