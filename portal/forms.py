@@ -170,15 +170,42 @@ def _field_for(spec: ParameterSpec) -> forms.Field:
     return field
 
 
-class GoldenPathForm(forms.Form):
-    """A form generated from a golden path's parameter specs."""
+TEAM_FIELD = "team"
 
-    def __init__(self, *args: Any, parameters: tuple[ParameterSpec, ...] = (), **kwargs: Any) -> None:
+
+class GoldenPathForm(forms.Form):
+    """A form generated from a golden path's parameter specs, plus the owning team for users in several."""
+
+    def __init__(
+        self,
+        *args: Any,
+        parameters: tuple[ParameterSpec, ...] = (),
+        teams: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.specs = {spec.name: spec for spec in parameters}
         for spec in parameters:
             self.fields[spec.name] = _field_for(spec)
+        names = teams or []
+        if len(names) > 1 and TEAM_FIELD not in self.specs:
+            self.fields[TEAM_FIELD] = forms.ChoiceField(
+                label="Team",
+                required=False,
+                choices=[("", "The application's team")] + [(n, n) for n in names],
+                help_text="Owns the run when it names no existing application.",
+            )
 
     def parameter_values(self) -> dict[str, Any]:
         """The values the user gave; blank fields are left out so the engine applies defaults."""
-        return {name: value for name, value in self.cleaned_data.items() if value not in ("", None)}
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name in self.specs and value not in ("", None)
+        }
+
+    def team(self) -> str | None:
+        """The team chosen in the form, if it offered one."""
+        if TEAM_FIELD in self.specs:
+            return None
+        return str(self.cleaned_data.get(TEAM_FIELD) or "") or None

@@ -8,6 +8,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from innominatus.accounts.access import writable_team_names
+from innominatus.problems import ProblemError
 from portal.forms import GoldenPathForm
 from portal.permissions import may, requires
 from portal.queries import visible_applications
@@ -61,8 +63,9 @@ def goldenpath_detail(request: HttpRequest, name: str) -> HttpResponse:
     """The path's form; a valid submission launches it and shows the new execution."""
     path = _path(name)
     may_run = may(request.user, "goldenpaths:execute")
+    teams = writable_team_names(request.user)
     if request.method != "POST":
-        form = GoldenPathForm(parameters=path.parameters)
+        form = GoldenPathForm(parameters=path.parameters, teams=teams)
         return render(
             request, "portal/goldenpaths/detail.html", {"path": path, "form": form, "may_run": may_run}
         )
@@ -73,7 +76,7 @@ def goldenpath_detail(request: HttpRequest, name: str) -> HttpResponse:
             {"path": path, "form": None, "may_run": False},
             status=403,
         )
-    form = GoldenPathForm(request.POST, parameters=path.parameters)
+    form = GoldenPathForm(request.POST, parameters=path.parameters, teams=teams)
     status = 400
     if form.is_valid():
         hidden = _hidden_application(request, form)
@@ -82,12 +85,13 @@ def goldenpath_detail(request: HttpRequest, name: str) -> HttpResponse:
         else:
             try:
                 execution = launch_golden_path(
-                    name=path.name, parameters=form.parameter_values(), user=request.user
+                    name=path.name, parameters=form.parameter_values(), user=request.user, team=form.team()
                 )
             except WorkflowValidationError as exc:
                 _field_errors(form, exc)
-            except (LookupError, PermissionError) as exc:
-                form.add_error(None, str(exc))
+            except ProblemError as exc:
+                status = exc.status_code
+                form.add_error("team" if "team" in form.fields else None, str(exc.detail))
             else:
                 messages.success(request, f"Started {path.name} as {execution.pk}.")
                 return redirect(reverse("portal:execution-detail", args=[execution.pk]))

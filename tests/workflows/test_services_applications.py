@@ -64,20 +64,23 @@ def test_numbers_continue_after_a_rollback(developer: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_dry_run_for_a_user_without_team_leaves_no_default_team(make_user: Any) -> None:
-    loner = make_user("loner", team=None)
-    result = submit(loner, dry_run=True)
-    assert result.dry_run
-    assert result.plan.team == "default"
-    assert result.application is None
-    assert not Team.objects.filter(name="default").exists()
-    assert not Application.objects.exists()
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_user_without_team_is_refused_and_never_pooled(make_user: Any, dry_run: bool) -> None:
+    with pytest.raises(ProblemError) as raised:
+        submit(make_user("loner", team=None), dry_run=dry_run)
+    assert raised.value.status_code == 403
+    assert "you belong to no team; ask a platform admin" in str(raised.value.detail)
+    assert raised.value.errors[0]["path"] == "team"
+    assert not Team.objects.exists() and not Application.objects.exists()
 
 
 @pytest.mark.django_db
-def test_user_without_team_lands_in_the_default_team(make_user: Any) -> None:
-    result = submit(make_user("loner", team=None))
-    assert result.application.team.name == "default"
+def test_two_team_less_users_cannot_touch_each_others_applications(make_user: Any) -> None:
+    first, second = make_user("first", team=None), make_user("second", team=None)
+    for user in (first, second):
+        with pytest.raises(ProblemError):
+            submit(user)
+    assert not Application.objects.exists()
 
 
 @pytest.mark.django_db
@@ -86,7 +89,19 @@ def test_user_in_two_teams_must_choose(developer: Any) -> None:
     with pytest.raises(ProblemError) as raised:
         submit(developer)
     assert raised.value.status_code == 400
+    assert raised.value.errors[0]["choices"] == ["team-a", "team-b"]
+    assert "team-a, team-b" in str(raised.value.detail)
     assert submit(developer, team="team-b").application.team.name == "team-b"
+
+
+@pytest.mark.django_db
+def test_platform_admin_names_the_team_of_a_new_application(platform_admin: Any, make_user: Any) -> None:
+    make_user("someone", team="team-b")
+    with pytest.raises(ProblemError) as raised:
+        submit(platform_admin)
+    assert raised.value.status_code == 400
+    assert raised.value.errors[0]["choices"] == ["team-b"]
+    assert submit(platform_admin, team="team-b").application.team.name == "team-b"
 
 
 @pytest.mark.django_db

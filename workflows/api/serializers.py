@@ -155,7 +155,11 @@ class SubmitQuerySerializer(serializers.Serializer):
     """Query parameters of a spec submission."""
 
     dry_run = serializers.BooleanField(required=False, default=False, help_text="Validate and plan only.")
-    team = serializers.SlugField(required=False, help_text="Owning team of a new application.")
+    team = serializers.SlugField(
+        required=False,
+        max_length=100,
+        help_text="Owning team of a new application (required for users in several teams).",
+    )
     comment = serializers.CharField(
         required=False, allow_blank=True, max_length=500, help_text="Revision comment (or header X-Comment)."
     )

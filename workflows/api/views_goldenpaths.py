@@ -22,6 +22,9 @@ from workflows.services.goldenpaths import launch_golden_path
 NAME_PARAMETER = OpenApiParameter(
     "name", OpenApiTypes.STR, OpenApiParameter.PATH, description="Golden path name."
 )
+TEAM_PARAMETER = OpenApiParameter(
+    "team", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False, description="Owning team of the run."
+)
 
 
 class GoldenPathSerializer(serializers.Serializer):
@@ -42,6 +45,11 @@ class ExecuteRequestSerializer(serializers.Serializer):
     """Parameters for a golden path run."""
 
     parameters = serializers.DictField(required=False, default=dict)
+    team = serializers.SlugField(
+        required=False,
+        max_length=100,
+        help_text="Owning team of the run when it names no existing application (required in several teams).",
+    )
 
 
 def _path_or_404(name: str) -> GoldenPath:
@@ -73,19 +81,27 @@ class GoldenPathViewSet(viewsets.ViewSet):
 
     @extend_schema(
         summary="Run a golden path",
-        description="Parameters are validated server-side; every problem names the parameter and a fix.",
-        parameters=[NAME_PARAMETER],
+        description=(
+            "Parameters are validated server-side; every problem names the parameter and a fix. "
+            "The owning team comes from `team` in the body or the query string."
+        ),
+        parameters=[NAME_PARAMETER, TEAM_PARAMETER],
         request=ExecuteRequestSerializer,
-        responses={201: ExecutionSerializer, **problems(400, 404)},
+        responses={201: ExecutionSerializer, **problems(400, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def execute(self, request: Request, name: str) -> Response:
         _path_or_404(name)
-        body = ExecuteRequestSerializer(data=request.data)
+        data = request.data
+        if isinstance(data, dict) and "team" not in data and request.query_params.get("team"):
+            data = {**data, "team": request.query_params["team"]}
+        body = ExecuteRequestSerializer(data=data)
         body.is_valid(raise_exception=True)
         parameters: dict[str, Any] = body.validated_data["parameters"]
         try:
-            execution = launch_golden_path(name=name, parameters=parameters, user=request.user)
+            execution = launch_golden_path(
+                name=name, parameters=parameters, user=request.user, team=body.validated_data.get("team")
+            )
         except WorkflowValidationError as exc:
             raise workflow_problem(exc) from None
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_201_CREATED)

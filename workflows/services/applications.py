@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
-from innominatus.accounts.access import default_team_for, is_platform_admin
+from innominatus.accounts.access import is_platform_admin, team_for_write
 from innominatus.accounts.models import Team
 from innominatus.problems import Conflict, ProblemError
 from workflows.models import Application, DeploymentRevision, WorkflowExecution
@@ -29,12 +29,6 @@ class Forbidden(ProblemError):
 
     def __init__(self, detail: str, **kwargs: Any) -> None:
         super().__init__(detail, status_code=403, **kwargs)
-
-
-class InvalidTeam(ProblemError):
-    """The requested team does not exist or is ambiguous."""
-
-    default_code = "invalid_team"
 
 
 class ResourceAction:
@@ -109,9 +103,8 @@ def submit_spec(
         application = _locked_application(name)
         existed = application is not None
         if application is None:
-            owner = _team_for_new_application(user, team)
+            owner = team_for_write(user, team)
             if dry_run:
-                # default_team_for may create the default team; a dry run must leave no trace.
                 preview = preview_deploy(application=None, result=result, app_name=name)
                 transaction.set_rollback(True)
                 return SubmitResult(
@@ -190,15 +183,6 @@ def _current_revision(application: Application) -> DeploymentRevision | None:
     if application.current_revision_id is None:
         return None
     return DeploymentRevision.objects.filter(pk=application.current_revision_id).first()
-
-
-def _team_for_new_application(user: Any, requested: str | None) -> Team:
-    try:
-        return default_team_for(user, requested)
-    except PermissionError as exc:
-        raise Forbidden(str(exc), errors=[_team_error(exc)]) from None
-    except LookupError as exc:
-        raise InvalidTeam(str(exc), errors=[_team_error(exc)]) from None
 
 
 def _team_error(exc: Exception) -> dict[str, str]:

@@ -7,7 +7,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from innominatus.accounts.access import default_team_for, team_filter
+from innominatus.accounts.access import team_filter, team_for_write
+from innominatus.problems import Conflict
 from workflows.engine.durations import parse_duration
 from workflows.engine.errors import Problem, WorkflowValidationError
 from workflows.engine.parameters import validate_parameters
@@ -38,13 +39,27 @@ def _application_for(parameters: dict[str, Any], user: Any) -> Application | Non
     return found
 
 
-def launch_golden_path(*, name: str, parameters: dict[str, Any], user: Any) -> WorkflowExecution:
-    """Validate a golden path's parameters and start it; a TTL parameter registers an ephemeral environment."""
+def launch_golden_path(
+    *, name: str, parameters: dict[str, Any], user: Any, team: str | None = None
+) -> WorkflowExecution:
+    """Validate a golden path's parameters and start it; a TTL parameter registers an ephemeral environment.
+
+    A run for an existing application belongs to that application's team; any other run belongs to
+    the team named by `team`, which may be left out only by a member of exactly one team.
+    """
     path = get_golden_path(name)
     values = validate_parameters(path.parameters, parameters)
     application = _application_for(values, user)
     app_name = application.name if application else str(values.get("app_name") or name)
-    team = application.team if application else default_team_for(user)
+    if application is not None:
+        if team and team != application.team.name:
+            raise Conflict(
+                f"application {application.name!r} belongs to team {application.team.name!r}, not {team!r}",
+                errors=[{"path": "team", "message": "a run belongs to its application's team", "code": "conflict"}],
+            )
+        owner = application.team
+    else:
+        owner = team_for_write(user, team)
     with transaction.atomic():
         execution = launch_execution(
             definition=path.workflow,
@@ -52,7 +67,7 @@ def launch_golden_path(*, name: str, parameters: dict[str, Any], user: Any) -> W
             parameters=values,
             user=user,
             application=application,
-            team=team,
+            team=owner,
             revision=application.current_revision if application else None,
             trigger=f"golden-path:{name}",
         )

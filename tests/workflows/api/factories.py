@@ -7,7 +7,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from innominatus.accounts.access import default_team_for
+from innominatus.accounts.access import team_for_write
 from workflows.choices import ExecutionStatus, ResourceState, StepStatus
 from workflows.models import (
     Application,
@@ -63,7 +63,7 @@ def make_application(user: Any, name: str = "hello", *, image: str = "nginx:1.27
     """
     result = ingest(score(name, image))
     application, _ = Application.objects.get_or_create(
-        name=name, defaults={"team": default_team_for(user), "created_by": user}
+        name=name, defaults={"team": team_for_write(user), "created_by": user}
     )
     last = application.revisions.order_by("-number").first()
     if last is not None and last.content_hash == result.sha256:
