@@ -2,6 +2,7 @@
 
 import functools
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ logger = logging.getLogger(__name__)
 PLATFORM_ADMIN = "platform-admin"
 DEVELOPER = "developer"
 VIEWER = "viewer"
+# A team name as the Team model's slug field stores it.
+TEAM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 
 DEFAULT_ROLES: dict[str, frozenset[str]] = {
     PLATFORM_ADMIN: frozenset({"*"}),
@@ -43,7 +46,18 @@ class AccessConfig:
     roles_claim: str = ""
     team_mapping: dict[str, str] = field(default_factory=dict)
     role_mapping: dict[str, str] = field(default_factory=dict)
-    create_teams: bool = True
+    # Groups named `<teamPrefix><name>` become team `<name>`; empty means only teamMapping counts.
+    team_prefix: str = ""
+
+    @property
+    def maps_roles(self) -> bool:
+        """Whether the provider has any say in roles (only through explicit mappings)."""
+        return bool(self.role_mapping)
+
+    @property
+    def maps_teams(self) -> bool:
+        """Whether the provider has any say in teams (only through explicit mappings or the prefix)."""
+        return bool(self.team_mapping or self.team_prefix)
 
 
 def _strings(value: Any, where: str) -> list[str]:
@@ -60,6 +74,10 @@ def _mapping(value: Any, where: str) -> dict[str, str]:
     ):
         raise ImproperlyConfigured(f"admin-config.yaml: {where} must map strings to strings")
     return dict(value)
+
+
+def _is_team_name(value: str) -> bool:
+    return bool(TEAM_NAME.fullmatch(value))
 
 
 def _parse_roles(section: Any) -> dict[str, frozenset[str]]:
@@ -106,17 +124,30 @@ def parse(document: Any) -> AccessConfig:
     for claim_value, role in role_mapping.items():
         if role not in roles:
             raise ImproperlyConfigured(f"admin-config.yaml: oidc.roleMapping[{claim_value!r}] names no role")
-    create_teams = oidc.get("createTeams", oidc.get("create_teams", True))
-    if not isinstance(create_teams, bool):
-        raise ImproperlyConfigured("admin-config.yaml: oidc.createTeams must be true or false")
+    if oidc.get("createTeams", oidc.get("create_teams", False)) is not False:
+        # It made every IdP group a team; accepting it silently would keep handing out team memberships.
+        raise ImproperlyConfigured(
+            "admin-config.yaml: oidc.createTeams is no longer supported (it made every IdP group a team); "
+            "list groups in oidc.teamMapping or set oidc.teamPrefix"
+        )
+    team_mapping = _mapping(oidc.get("teamMapping", oidc.get("team_mapping")), "oidc.teamMapping")
+    for group, team in team_mapping.items():
+        if not _is_team_name(team):
+            raise ImproperlyConfigured(
+                f"admin-config.yaml: oidc.teamMapping[{group!r}]: {team!r} is not a team name "
+                "(lowercase letters, digits and dashes, at most 100)"
+            )
+    team_prefix = oidc.get("teamPrefix", oidc.get("team_prefix", "")) or ""
+    if not isinstance(team_prefix, str):
+        raise ImproperlyConfigured("admin-config.yaml: oidc.teamPrefix must be a string")
     return AccessConfig(
         roles=roles,
         default_role=default_role,
         teams_claim=str(oidc.get("teamsClaim", oidc.get("teams_claim", "")) or ""),
         roles_claim=str(oidc.get("rolesClaim", oidc.get("roles_claim", "")) or ""),
-        team_mapping=_mapping(oidc.get("teamMapping", oidc.get("team_mapping")), "oidc.teamMapping"),
+        team_mapping=team_mapping,
         role_mapping=role_mapping,
-        create_teams=create_teams,
+        team_prefix=team_prefix.lstrip("/"),
     )
 
 

@@ -12,8 +12,10 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.test import APIClient
 
-from innominatus.accounts import rbac
-from innominatus.accounts.models import AuditEvent, ExternalIdentity
+from django.core.exceptions import ImproperlyConfigured
+
+from innominatus.accounts import config, rbac
+from innominatus.accounts.models import AuditEvent, ExternalIdentity, Team
 from innominatus.accounts.oidc import discovery
 from tests.accounts.conftest import CLIENT_ID, Provider
 
@@ -23,8 +25,10 @@ ADMIN_CONFIG = """
 oidc:
   roleMapping:
     idp-platform-admins: platform-admin
+    idp-developers: developer
   teamMapping:
     /engineering/payments: payments
+  teamPrefix: "team-"
 """
 
 
@@ -54,8 +58,8 @@ def test_code_flow_creates_the_user_with_team_and_role_and_updates_them(
             "email": "alice@example.com",
             "given_name": "Alice",
             "family_name": "Liddell",
-            "groups": ["/engineering/payments", "observability"],
-            "roles": ["developer"],
+            "groups": ["/engineering/payments", "/team-observability", "unmapped-group"],
+            "roles": ["idp-developers"],
         },
     )
     client = Client()
@@ -79,7 +83,7 @@ def test_code_flow_creates_the_user_with_team_and_role_and_updates_them(
         {
             "preferred_username": "alice",
             "email": "alice@corp.example.com",
-            "groups": ["idp-platform-admins", "platform"],
+            "groups": ["idp-platform-admins", "team-platform"],
             "roles": [],
         },
     )
@@ -95,7 +99,7 @@ def test_code_flow_creates_the_user_with_team_and_role_and_updates_them(
     assert User.objects.filter(username="alice").count() == 1
 
     # Without any role claim value she falls back to the default role, and loses admin rights.
-    oidc.set_user("sub-alice", {"preferred_username": "alice", "groups": ["platform"], "roles": []})
+    oidc.set_user("sub-alice", {"preferred_username": "alice", "groups": ["team-platform"], "roles": []})
     third = Client()
     assert _sso_login(third, oidc, "sub-alice").status_code == 302
     assert third.get("/api/profile").json()["roles"] == ["viewer"]
@@ -158,7 +162,46 @@ def _bearer(token: str) -> APIClient:
 
 
 @pytest.mark.django_db
-def test_provider_id_token_is_accepted_as_bearer(oidc: Provider) -> None:
+def test_unmapped_claims_make_a_viewer_without_team(oidc: Provider, admin_config: Any) -> None:
+    """A `platform-admin` role claim or an IdP group names nothing innominatus must honour by itself."""
+    admin_config("rbac:\n  defaultRole: viewer\n")
+    claims = {
+        "preferred_username": "mallory",
+        "email": "m@example.com",
+        "groups": ["platform-admin", "admins", "/engineering/payments"],
+        "roles": ["platform-admin", "developer"],
+        "realm_access": {"roles": ["platform-admin"]},
+    }
+    oidc.set_user("sub-mallory", claims)
+    client = Client()
+    assert _sso_login(client, oidc, "sub-mallory").status_code == 302
+    profile = client.get("/api/profile").json()
+    assert (profile["roles"], profile["teams"], profile["is_platform_admin"]) == (["viewer"], [], False)
+    user = User.objects.get(username="mallory")
+    assert not user.is_superuser and not user.is_staff
+    assert not Team.objects.exists()
+    # The same claims on a bearer token grant nothing either, and writes are refused.
+    oidc.set_user("sub-oscar", {**claims, "preferred_username": "oscar", "email": "o@example.com"})
+    bearer = _bearer(oidc.tokens_for("sub-oscar")["id_token"])
+    assert bearer.get("/api/profile").json()["roles"] == ["viewer"]
+    assert bearer.get("/api/admin/users").status_code == 403
+    assert not User.objects.get(username="oscar").is_superuser
+    assert not Team.objects.exists()
+
+
+@pytest.mark.django_db
+def test_removed_create_teams_option_stops_start_up(admin_config: Any) -> None:
+    with pytest.raises(ImproperlyConfigured, match="createTeams is no longer supported"):
+        admin_config("oidc:\n  createTeams: true\n")
+        config.access_config()
+    with pytest.raises(ImproperlyConfigured, match="is not a team name"):
+        admin_config("oidc:\n  teamMapping:\n    devs: Not A Team\n")
+        config.access_config()
+
+
+@pytest.mark.django_db
+def test_provider_id_token_is_accepted_as_bearer(oidc: Provider, admin_config: Any) -> None:
+    admin_config("oidc:\n  teamMapping:\n    search: search\n")
     oidc.set_user(
         "sub-carol", {"preferred_username": "carol", "email": "c@example.com", "groups": ["search"]}
     )

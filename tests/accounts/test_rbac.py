@@ -67,6 +67,9 @@ def test_rbac_section_in_the_guides_list_form_overrides_defaults() -> None:
         {"rbac": {"defaultRole": "nobody"}},
         {"oidc": {"roleMapping": {"admins": "nobody"}}},
         {"oidc": {"createTeams": "yes"}},
+        {"oidc": {"createTeams": True}},
+        {"oidc": {"teamPrefix": 3}},
+        {"oidc": {"teamMapping": {"devs": "Not A Slug"}}},
         ["not", "a", "mapping"],
     ],
 )

@@ -1,4 +1,8 @@
-"""OIDC claims → a Django user, found by (issuer, sub), named by preferred_username, with roles and teams."""
+"""OIDC claims → a Django user, found by (issuer, sub), named by preferred_username, with roles and teams.
+
+Roles and teams come only from the explicit mappings of admin-config.yaml (`oidc.roleMapping`,
+`oidc.teamMapping`, `oidc.teamPrefix`); without them a new SSO user has the default role and no team.
+"""
 
 import logging
 from typing import Any
@@ -56,25 +60,30 @@ def _lookup(mapping: dict[str, str], value: str) -> str | None:
 
 
 def roles_from_claims(config: AccessConfig, groups: list[str], roles: list[str]) -> set[str]:
-    """Role names: mapped values of either claim, or values of the roles claim that name a role."""
+    """Role names: values of either claim listed in oidc.roleMapping, nothing else.
+
+    A claim value that merely equals a role's name grants nothing: the provider's administrators are
+    not necessarily innominatus's, so only the mapping the platform team wrote counts.
+    """
     found: set[str] = set()
     for value in [*roles, *groups]:
         mapped = _lookup(config.role_mapping, value)
         if mapped:
             found.add(mapped)
-    found |= {value for value in roles if value in config.roles}
     return found
 
 
 def teams_from_claims(config: AccessConfig, groups: list[str]) -> set[str]:
-    """Team names: mapped group values, plus (with createTeams) every other group not mapped to a role."""
+    """Team names: groups listed in oidc.teamMapping, and groups named `<oidc.teamPrefix><team>`."""
     found: set[str] = set()
     for value in groups:
         mapped = _lookup(config.team_mapping, value)
         if mapped:
             found.add(mapped)
-        elif config.create_teams and not _lookup(config.role_mapping, value):
-            slug = slugify(value.lstrip("/").replace("/", "-"))[:100]
+            continue
+        path = value.lstrip("/")
+        if config.team_prefix and path.startswith(config.team_prefix):
+            slug = slugify(path[len(config.team_prefix) :].replace("/", "-"))[:100].strip("-")
             if slug:
                 found.add(slug)
     return found
@@ -146,9 +155,9 @@ def sync_user_from_claims(issuer: str, claims: dict[str, Any]) -> Any:
     config = access_config()
     groups = claim_values(claims, config.teams_claim or settings.OIDC_TEAMS_CLAIM)
     roles = claim_values(claims, config.roles_claim or settings.OIDC_ROLES_CLAIM)
-    if groups is not None or roles is not None:
+    if config.maps_roles and (groups is not None or roles is not None):
         _apply_roles(user, roles_from_claims(config, groups or [], roles or []), config)
-    if groups is not None:
+    if config.maps_teams and groups is not None:
         _apply_teams(user, teams_from_claims(config, groups))
     identity.claims = {key: claims[key] for key in KEPT_CLAIMS if key in claims}
     identity.last_login_at = timezone.now()
