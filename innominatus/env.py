@@ -90,11 +90,14 @@ class Env:
         return value
 
     def networks(
-        self, name: "builtins.str"
+        self, name: "builtins.str", default: "builtins.str" = ""
     ) -> "builtins.list[ipaddress.IPv4Network | ipaddress.IPv6Network]":
-        """A comma-separated list of CIDRs (a bare address is a /32 or /128)."""
+        """A comma-separated list of CIDRs (a bare address is a /32 or /128); `none` is the empty list."""
+        items = self.list(name, default.split(",") if default else [])
+        if [item.lower() for item in items] == ["none"]:
+            return []
         try:
-            return [ipaddress.ip_network(item, strict=False) for item in self.list(name)]
+            return [ipaddress.ip_network(item, strict=False) for item in items]
         except ValueError as exc:
             raise ImproperlyConfigured(f"{name}: {exc}") from None
 

@@ -329,10 +329,16 @@ RATE_LIMITS = {
     "address": env.rate("RATE_LIMIT_ADDRESS", "3000/min"),
     "login": env.rate("RATE_LIMIT_LOGIN", "30/min"),
 }
+# Lock-out (innominatus/accounts/lockout.py): failures per username and per client address.
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60, minimum=10)
-# Proxies whose X-Forwarded-For is believed (CIDRs, e.g. the ingress controller's pod network).
-TRUSTED_PROXIES = env.networks("TRUSTED_PROXIES")
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", 60, minimum=1, maximum=LOGIN_FAILURE_WINDOW_SECONDS)
+# Proxies whose X-Forwarded-For is believed (CIDRs). The default trusts loopback and the private
+# ranges, where ingress controllers and load balancers in a cluster live; `none` trusts nobody.
+TRUSTED_PROXIES = env.networks(
+    "TRUSTED_PROXIES", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+)
 
 # OpenID Connect (mozilla-django-oidc); endpoints come from the issuer's discovery document.
 OIDC_ENABLED = env.bool("OIDC_ENABLED", False)

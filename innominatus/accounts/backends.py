@@ -7,7 +7,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from innominatus.accounts.throttling import lockout_state
+from innominatus.accounts.lockout import lockout_state
 
 
 class LockoutModelBackend(ModelBackend):

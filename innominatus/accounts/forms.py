@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
-from innominatus.accounts.throttling import lockout_state
+from innominatus.accounts.lockout import lockout_state
 
 
 class LockoutMixin:

@@ -6,7 +6,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from innominatus.accounts import audit
-from innominatus.accounts.throttling import clear_login_failures, record_login_failure
+from innominatus.accounts.lockout import clear_login_failures, record_login_failure
 
 
 def _method(request: Any) -> str:

@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,4 +163,37 @@ def test_lockout_after_the_failure_limit_across_workers(gunicorn: str, django_us
     assert locked == [429, 429]
     answer = requests.post(f"{gunicorn}/api/login", data=right, headers=json_headers, timeout=10)
     assert answer.status_code == 429
-    assert int(answer.headers["Retry-After"]) > 60
+    # The first lock lasts LOGIN_LOCKOUT_SECONDS; further failures double it (tests/accounts/test_lockout.py).
+    assert 0 < int(answer.headers["Retry-After"]) <= django_settings.LOGIN_LOCKOUT_SECONDS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_pass_at_most_the_limit(settings: Any) -> None:
+    """Twenty threads, each on its own database connection, hit one user's limit of 5 at once."""
+    from django.test import RequestFactory
+    from rest_framework.request import Request
+
+    from innominatus.accounts.throttling import AnonRateThrottle
+
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "anon": f"{LIMIT}/min"}
+    barrier = threading.Barrier(20)
+    allowed: list[bool] = []
+
+    def call() -> None:
+        try:
+            request = Request(RequestFactory().get("/api/auth/config", REMOTE_ADDR="198.51.100.77"))
+            barrier.wait(timeout=30)
+            allowed.append(AnonRateThrottle().allow_request(request, None))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(allowed) == 20
+    assert allowed.count(True) == LIMIT
+    refused = AnonRateThrottle()
+    assert not refused.allow_request(Request(RequestFactory().get("/", REMOTE_ADDR="198.51.100.77")), None)
+    assert 0 < (refused.wait() or 0) <= 60

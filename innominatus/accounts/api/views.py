@@ -16,7 +16,8 @@ from rest_framework.views import APIView
 from innominatus.accounts import oidc, rbac, services
 from innominatus.accounts.api import serializers
 from innominatus.accounts.models import ApiKey, AuditEvent
-from innominatus.accounts.throttling import LoginRateThrottle, lockout_state
+from innominatus.accounts.lockout import lockout_state
+from innominatus.accounts.throttling import LoginRateThrottle
 from innominatus.problems import Conflict, ProblemError
 
 User = get_user_model()
