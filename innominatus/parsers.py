@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.conf import settings
+from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
@@ -25,6 +26,16 @@ def decode_text(data: bytes, encoding: str | None) -> str:
         return data.decode(encoding or "utf-8")
     except (UnicodeDecodeError, LookupError) as exc:
         raise ParseError(f"The request body is not valid {encoding or 'utf-8'} text: {exc}") from None
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, answering a document nested deeper than Python's recursion limit with 400."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the document is nested too deeply.") from None
 
 
 class YAMLTextParser(BaseParser):

@@ -96,3 +96,27 @@ def test_admin_login_uses_the_same_lockout(make_user: Any, settings: Any, plain_
         AuditEvent.objects.filter(action="login_failed", username="root").count()
         >= settings.LOGIN_FAILURE_LIMIT
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"username": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_000 + b', "password": "x"}',
+    ],
+)
+def test_deeply_nested_json_is_a_400_problem(body: bytes) -> None:
+    response = APIClient().post("/api/login", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert "nested too deeply" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_structured_credentials_are_refused_with_their_path() -> None:
+    response = APIClient().post(
+        "/api/login", {"username": {"a": [1, {"b": 2}]}, "password": ["x"]}, format="json"
+    )
+    assert response.status_code == 400
+    assert {error["path"] for error in response.json()["errors"]} == {"username", "password"}
