@@ -13,6 +13,7 @@ from portal.permissions import requires
 from portal.views.executions import visible_execution
 from workflows.services.executions import (
     ActionNotAllowed,
+    DecisionRefused,
     approve_step,
     cancel_execution,
     reject_step,
@@ -68,6 +69,8 @@ def _decide(request: HttpRequest, execution_id: str, *, approve: bool) -> HttpRe
         )
     except ActionNotAllowed as exc:
         messages.error(request, str(exc))
+    except DecisionRefused as exc:
+        messages.error(request, str(exc.detail))
     else:
         messages.success(request, f"Step {step.name} {'approved' if approve else 'rejected'}.")
     return _back(execution.pk)

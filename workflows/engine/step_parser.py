@@ -6,6 +6,7 @@ import copy
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from .approvals import has_policy, policy_problems
 from .conditions import parse_condition
 from .durations import parse_duration
 from .errors import ConditionSyntaxError, Problem, did_you_mean
@@ -13,6 +14,7 @@ from .model import STEP_TYPE_ALIASES, WHEN_VALUES, RetryPolicy, StepDefinition
 from .parameters import NAME_PATTERN
 
 MAX_RETRIES = 100
+APPROVAL_TYPE = "approval"
 STEP_KEYS = {
     "name",
     "type",
@@ -82,6 +84,8 @@ class StepParser:
         step_type = self.step_type()
         config = self.config()
         retries = self.retries()
+        when = self.when()
+        self.approval_policy(config, gate=step_type == APPROVAL_TYPE or when == "manual")
         step = StepDefinition(
             name=name if isinstance(name, str) else "",
             type=step_type,
@@ -90,7 +94,7 @@ class StepParser:
             depends_on=self.depends_on(),
             parallel=self.flag("parallel"),
             parallel_group=self.parallel_group(),
-            when=self.when(),
+            when=when,
             if_expr=self.condition("if"),
             unless_expr=self.condition("unless"),
             timeout=self.duration("timeout"),
@@ -134,6 +138,25 @@ class StepParser:
             config[key] = copy.deepcopy(value)
             self.lifted.add(key)
         return config
+
+    def approval_policy(self, config: Mapping[str, Any], *, gate: bool) -> None:
+        if not has_policy(config):
+            return
+        if not gate:
+            key = next(key for key in ("four_eyes", "approvers") if key in config)
+            self.add(
+                self.config_path(key),
+                f"{key} applies to approval gates only",
+                "not_a_gate",
+                "use type: approval or when: manual",
+            )
+            return
+        for key, message in policy_problems(config):
+            self.add(self.config_path(key), message, "invalid_approval_policy")
+
+    def config_path(self, key: str) -> str:
+        """Where a config key was written: under config, or lifted from the step's top level."""
+        return key if key.split("[")[0] in self.lifted else f"config.{key}"
 
     def string_map(self, key: str, value: Any) -> dict[str, str]:
         if value is None:

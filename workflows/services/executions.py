@@ -7,8 +7,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from innominatus.accounts import rbac
 from innominatus.accounts.models import Team
+from innominatus.problems import ProblemError
 from workflows.choices import ExecutionStatus, StepStatus
+from workflows.engine.approvals import Approver, approval_policy
 from workflows.engine.model import WorkflowDefinition
 from workflows.engine.parameters import validate_parameters
 from workflows.engine.planning import effective_dependencies
@@ -24,6 +27,13 @@ ADVANCE_TASK = "workflows.tasks.run_advance"
 
 class ActionNotAllowed(Exception):
     """The execution is not in a state where this action makes sense."""
+
+
+class DecisionRefused(ProblemError):
+    """The user may not decide on this gate: it needs four eyes or names other approvers."""
+
+    status_code = 403
+    default_code = "decision_not_allowed"
 
 
 def _username(user: Any) -> str:
@@ -167,6 +177,29 @@ def _waiting_step(execution: WorkflowExecution, step_name: str | None) -> StepEx
     return step
 
 
+def _check_decider(execution: WorkflowExecution, step: StepExecution, user: Any, *, approving: bool) -> None:
+    """Refuse a decision the gate's `four_eyes` / `approvers` policy does not allow."""
+    try:
+        config = WorkflowDefinition.from_dict(execution.definition).step(step.name).config
+    except KeyError:
+        config = {}
+    policy = approval_policy(config)
+    if not (policy.four_eyes or policy.restricted):
+        return
+    signed_in = bool(getattr(user, "is_authenticated", False))
+    approver = Approver(
+        username=_username(user),
+        roles=frozenset(rbac.role_names(user)),
+        teams=frozenset(user.teams.values_list("name", flat=True)) if signed_in else frozenset(),
+        launched_the_run=signed_in and execution.triggered_by_id == user.pk,
+    )
+    reason = policy.refusal(approver, approving=approving)
+    if reason is not None:
+        raise DecisionRefused(
+            f"{approver.username} may not {'approve' if approving else 'reject'} step '{step.name}': {reason}"
+        )
+
+
 def approve_step(
     *, execution: WorkflowExecution, user: Any, step_name: str | None = None, comment: str = ""
 ) -> StepExecution:
@@ -174,6 +207,7 @@ def approve_step(
     with transaction.atomic():
         WorkflowExecution.objects.select_for_update().get(pk=execution.pk)
         step = _waiting_step(execution, step_name)
+        _check_decider(execution, step, user, approving=True)
         step.transition(
             StepStatus.PENDING,
             decided_by=user if getattr(user, "is_authenticated", False) else None,
@@ -195,6 +229,7 @@ def reject_step(
     with transaction.atomic():
         WorkflowExecution.objects.select_for_update().get(pk=execution.pk)
         step = _waiting_step(execution, step_name)
+        _check_decider(execution, step, user, approving=False)
         step.transition(
             StepStatus.FAILED,
             decided_by=user if getattr(user, "is_authenticated", False) else None,
