@@ -13,22 +13,21 @@ from django.db import connection
 
 from innominatus.accounts.models import RateCounter
 
-TABLE = RateCounter._meta.db_table
 MAX_NAME_LENGTH = 255
 # One new window in this many also deletes the ended ones, so the table stays as small as the traffic.
 PURGE_ONE_IN = 200
 
 # A window that has ended starts again at 1. A sliding window moves its end with every hit (lock-out
 # counters: failures count until the window passes without one); a fixed one opens with the first hit.
-_UPSERT = f"""
-INSERT INTO {TABLE} (name, count, window_ends, last_hit) VALUES (%s, 1, %s, %s)
+_UPSERT = """
+INSERT INTO rate_limit_counters (name, count, window_ends, last_hit) VALUES (%s, 1, %s, %s)
 ON CONFLICT (name) DO UPDATE SET
-    count = CASE WHEN {TABLE}.window_ends <= %s THEN 1 ELSE {TABLE}.count + 1 END,
-    window_ends = CASE WHEN %s OR {TABLE}.window_ends <= %s
-        THEN excluded.window_ends ELSE {TABLE}.window_ends END,
+    count = CASE WHEN rate_limit_counters.window_ends <= %s THEN 1 ELSE rate_limit_counters.count + 1 END,
+    window_ends = CASE WHEN %s OR rate_limit_counters.window_ends <= %s
+        THEN excluded.window_ends ELSE rate_limit_counters.window_ends END,
     last_hit = excluded.last_hit
 RETURNING count, window_ends, last_hit
-"""  # nosec B608 - the table name is a constant of the model, every value is a parameter
+"""
 
 
 @dataclass(frozen=True)

@@ -95,12 +95,18 @@ def test_login_page_uses_the_forwarded_client(make_user: Any, settings: Any) -> 
     make_user("gus")
     for _ in range(settings.LOGIN_FAILURE_LIMIT):
         Client().post(
-            "/login", {"username": "fay", "password": "bad"}, REMOTE_ADDR=INGRESS, HTTP_X_FORWARDED_FOR="198.51.100.3"
+            "/login",
+            {"username": "fay", "password": "bad"},
+            REMOTE_ADDR=INGRESS,
+            HTTP_X_FORWARDED_FOR="198.51.100.3",
         )
     refused = Client().post("/login", {"username": "fay", "password": "pw-fay"}, REMOTE_ADDR=INGRESS)
     assert b"Too many failed sign-ins" in refused.content
     ok = Client().post(
-        "/login", {"username": "gus", "password": "pw-gus"}, REMOTE_ADDR=INGRESS, HTTP_X_FORWARDED_FOR="198.51.100.3"
+        "/login",
+        {"username": "gus", "password": "pw-gus"},
+        REMOTE_ADDR=INGRESS,
+        HTTP_X_FORWARDED_FOR="198.51.100.3",
     )
     assert ok.status_code == 302
 

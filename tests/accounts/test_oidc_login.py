@@ -9,10 +9,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from rest_framework.test import APIClient
-
-from django.core.exceptions import ImproperlyConfigured
 
 from innominatus.accounts import config, rbac
 from innominatus.accounts.models import AuditEvent, ExternalIdentity, Team

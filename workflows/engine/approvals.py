@@ -66,12 +66,13 @@ def policy_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     if approvers is None:
         return problems
     if not isinstance(approvers, list):
-        return [*problems, ("approvers", "approvers must be a list such as [role:platform-admin, team:security]")]
+        return [
+            *problems,
+            ("approvers", "approvers must be a list such as [role:platform-admin, team:security]"),
+        ]
     for index, entry in enumerate(approvers):
         if not isinstance(entry, str) or not APPROVER_PATTERN.fullmatch(entry):
-            problems.append(
-                (f"approvers[{index}]", f"{entry!r} is not role:<role name> or team:<team name>")
-            )
+            problems.append((f"approvers[{index}]", f"{entry!r} is not role:<role name> or team:<team name>"))
     return problems
 
 

@@ -55,7 +55,9 @@ def launch_golden_path(
         if team and team != application.team.name:
             raise Conflict(
                 f"application {application.name!r} belongs to team {application.team.name!r}, not {team!r}",
-                errors=[{"path": "team", "message": "a run belongs to its application's team", "code": "conflict"}],
+                errors=[
+                    {"path": "team", "message": "a run belongs to its application's team", "code": "conflict"}
+                ],
             )
         owner = application.team
     else:

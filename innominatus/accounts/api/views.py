@@ -15,8 +15,8 @@ from rest_framework.views import APIView
 
 from innominatus.accounts import oidc, rbac, services
 from innominatus.accounts.api import serializers
-from innominatus.accounts.models import ApiKey, AuditEvent
 from innominatus.accounts.lockout import lockout_state
+from innominatus.accounts.models import ApiKey, AuditEvent
 from innominatus.accounts.throttling import LoginRateThrottle
 from innominatus.problems import Conflict, ProblemError
 

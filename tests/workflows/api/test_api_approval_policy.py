@@ -7,8 +7,8 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from rest_framework.test import APIClient
 
+from innominatus.accounts import config
 from innominatus.accounts.models import Team
-from tests.accounts.conftest import admin_config, plain_static  # noqa: F401  (fixtures)
 from workflows.choices import ExecutionStatus, StepStatus
 from workflows.engine.loader import load_workflow
 from workflows.models import WorkflowExecution
@@ -64,15 +64,22 @@ def test_launcher_may_not_approve_a_four_eyes_gate(developer: Any, make_user: An
 
 def test_launcher_may_still_reject_a_four_eyes_gate(developer: Any) -> None:
     execution = _launch(FOUR_EYES, developer)
-    response = _client(developer).post(f"/api/workflows/{execution.pk}/reject", {"comment": "oops"}, format="json")
+    response = _client(developer).post(
+        f"/api/workflows/{execution.pk}/reject", {"comment": "oops"}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["status"] == ExecutionStatus.FAILED
 
 
-def test_only_listed_roles_or_teams_decide(developer: Any, make_user: Any, admin_config: Any) -> None:
-    admin_config(
-        "rbac:\n  roles:\n    - name: release-manager\n      permissions: ['workflows:*', 'specs:read']\n"
+def test_only_listed_roles_or_teams_decide(
+    developer: Any, make_user: Any, settings: Any, tmp_path: Any
+) -> None:
+    admin_config = tmp_path / "admin-config.yaml"
+    admin_config.write_text(
+        "rbac:\n  roles:\n    - name: release-manager\n      permissions: ['workflows:*']\n"
     )
+    settings.ADMIN_CONFIG = str(admin_config)
+    config.reload()
     execution = _launch(GATED, developer)
     teammate = make_user("teammate", team="team-a")
     for verb in ("approve", "reject"):
@@ -93,15 +100,27 @@ def test_listed_team_member_decides_and_the_launcher_never_approves(
     execution = _launch(GATED, developer)
     Team.objects.create(name="security").members.add(developer)
     # In the listed team, but the launcher: four eyes still refuses.
-    assert _client(developer).post(f"/api/workflows/{execution.pk}/approve", {}, format="json").status_code == 403
+    assert (
+        _client(developer).post(f"/api/workflows/{execution.pk}/approve", {}, format="json").status_code
+        == 403
+    )
     # Platform admins are not exempt from a gate that lists its approvers.
-    assert _client(platform_admin).post(f"/api/workflows/{execution.pk}/approve", {}, format="json").status_code == 403
+    assert (
+        _client(platform_admin).post(f"/api/workflows/{execution.pk}/approve", {}, format="json").status_code
+        == 403
+    )
     reviewer = make_user("reviewer", team="team-a")
     Team.objects.get(name="security").members.add(reviewer)
-    assert _client(reviewer).post(f"/api/workflows/{execution.pk}/approve", {}, format="json").status_code == 200
+    assert (
+        _client(reviewer).post(f"/api/workflows/{execution.pk}/approve", {}, format="json").status_code == 200
+    )
 
 
-def test_portal_shows_the_refusal(developer: Any, plain_static: None) -> None:
+def test_portal_shows_the_refusal(developer: Any, settings: Any) -> None:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     execution = _launch(FOUR_EYES, developer)
     client = Client()
     client.force_login(developer)

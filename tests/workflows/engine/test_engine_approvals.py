@@ -20,7 +20,9 @@ def _paths(step: str) -> dict[str, str]:
 
 
 def test_valid_policies_load() -> None:
-    _load("{name: gate, type: approval, config: {four_eyes: true, approvers: [role:platform-admin, team:sec]}}")
+    _load(
+        "{name: gate, type: approval, config: {four_eyes: true, approvers: [role:platform-admin, team:sec]}}"
+    )
     _load("{name: gate, type: noop, when: manual, four_eyes: true}")
 
 
@@ -40,7 +42,9 @@ def test_malformed_policies_are_refused_with_their_path() -> None:
     }
 
 
-def _person(*, roles: set[str] = frozenset(), teams: set[str] = frozenset(), launcher: bool = False) -> Approver:
+def _person(
+    *, roles: set[str] = frozenset(), teams: set[str] = frozenset(), launcher: bool = False
+) -> Approver:
     return Approver(username="p", roles=frozenset(roles), teams=frozenset(teams), launched_the_run=launcher)
 
 
