@@ -137,6 +137,26 @@ def test_anonymous_limit_is_shared_by_both_workers(gunicorn: str) -> None:
 
 
 @pytest.mark.e2e
+def test_a_concurrent_burst_on_both_workers_passes_exactly_the_limit(gunicorn: str) -> None:
+    """Twenty requests at once from threads: each worker takes some, the shared counter lets LIMIT through."""
+    barrier = threading.Barrier(20)
+    statuses: list[int] = []
+
+    def call() -> None:
+        barrier.wait(timeout=30)
+        statuses.append(requests.get(gunicorn + "/api/auth/config", timeout=60).status_code)
+
+    threads = [threading.Thread(target=call) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    assert len(statuses) == 20
+    assert statuses.count(200) == LIMIT
+    assert set(statuses) == {200, 429}
+
+
+@pytest.mark.e2e
 def test_user_limit_is_shared_by_both_workers(gunicorn: str, django_user_model: Any) -> None:
     url = gunicorn
     user = django_user_model.objects.create_user("busy", password="pw-busy")
