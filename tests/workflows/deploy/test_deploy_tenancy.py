@@ -18,6 +18,7 @@ from workflows.models import Application, ResourceBinding, ResourceInstance
 from workflows.score import ScoreValidationError
 from workflows.services import delete_application
 from workflows.services.deployments import launch_deploy
+from workflows.services.goldenpaths import launch_golden_path
 from workflows.services.resource_values import stored_secrets
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fake_kubeconfig")]
@@ -134,6 +135,16 @@ def test_platform_shared_resource_is_bindable_but_not_changeable(
     assert [(p.path, p.code) for p in caught.value.problems] == [
         ("resources.db.params", "platform-resource-params")
     ]
+
+    # A developer cannot rotate its password either: that would change it for every team.
+    password = stored_secrets(shared)["password"]
+    rotation = launch_golden_path(
+        name="db-lifecycle", parameters={"app_name": "shop-a", "operation": "rotate-password"}, user=dev_a
+    )
+    rotation.refresh_from_db()
+    assert rotation.status == ExecutionStatus.FAILED
+    assert "shared by the platform; only a platform admin may regenerate" in failure_report(rotation)
+    assert stored_secrets(ResourceInstance.objects.get(pk=shared.pk))["password"] == password
 
     # Dropping it from a spec, or deleting the application, only unbinds: the last user too.
     deployed(dev_b, spec("shop-b", db=""))
