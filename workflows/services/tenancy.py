@@ -28,6 +28,8 @@ def resource_scope(resource: Mapping[str, Any], team: str) -> tuple[str, Platfor
 
 def team_application(name: str, team_id: int | None) -> Application | None:
     """The application called `name` if it belongs to the team (links never reach another team's)."""
+    if team_id is None:
+        return None
     return Application.objects.select_related("current_revision").filter(name=name, team_id=team_id).first()
 
 
