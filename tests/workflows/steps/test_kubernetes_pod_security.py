@@ -64,3 +64,13 @@ def test_delete_and_get_of_such_objects_still_work(fake_kube: FakeKube, tmp_path
         step_type="kubernetes",
     )
     assert KubernetesStep().run(ctx).status == "completed"
+
+
+@pytest.mark.usefixtures("fake_kubeconfig")
+def test_a_namespace_the_step_creates_enforces_baseline(fake_kube: FakeKube, tmp_path: Path) -> None:
+    config = {"manifests": DAEMON.split("---")[0], "namespace": "tools", "create_namespace": True}
+    ctx = make_ctx(tmp_path, config, step_type="kubernetes")
+    assert KubernetesStep().run(ctx).status == "completed"
+    namespace = fake_kube.get_object("Namespace", "tools")
+    assert namespace is not None
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
