@@ -47,6 +47,14 @@ class ResourceKind(models.TextChoices):
     EXTERNAL = "external"
 
 
+class ResourceScope(models.TextChoices):
+    """Who may bind a resource: one application (no id), its team (an id), or every team (platform-shared)."""
+
+    APPLICATION = "application"
+    TEAM = "team"
+    PLATFORM = "platform"
+
+
 class LogStream(models.TextChoices):
     """Where a step log line came from."""
 

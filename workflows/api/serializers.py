@@ -313,6 +313,7 @@ class ResourceSerializer(serializers.ModelSerializer[ResourceInstance]):
             "resource_type",
             "resource_class",
             "resource_id",
+            "scope",
             "state",
             "kind",
             "provider",

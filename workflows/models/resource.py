@@ -3,7 +3,13 @@
 from django.db import models
 from django.utils import timezone
 
-from workflows.choices import RESOURCE_TRANSITIONS, ResourceKind, ResourceState, check_transition
+from workflows.choices import (
+    RESOURCE_TRANSITIONS,
+    ResourceKind,
+    ResourceScope,
+    ResourceState,
+    check_transition,
+)
 
 
 class ResourceInstance(models.Model):
@@ -17,6 +23,11 @@ class ResourceInstance(models.Model):
     resource_type = models.CharField(max_length=100)
     resource_class = models.CharField(max_length=100, blank=True, default="")
     resource_id = models.CharField(max_length=253, blank=True, default="", help_text="Shared-resource id.")
+    scope = models.CharField(max_length=16, choices=ResourceScope.choices, default=ResourceScope.APPLICATION)
+    # The team whose applications may bind it; empty only for platform-shared resources.
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="resources"
+    )
     state = models.CharField(max_length=16, choices=ResourceState.choices, default=ResourceState.REQUESTED)
     kind = models.CharField(max_length=16, choices=ResourceKind.choices, default=ResourceKind.NATIVE)
     provider = models.CharField(max_length=200, blank=True, default="")
@@ -37,6 +48,21 @@ class ResourceInstance(models.Model):
             models.Index(fields=["app_name", "resource_name"], name="resource_app_name"),
             models.Index(fields=["resource_type", "state"], name="resource_type_state"),
             models.Index(fields=["state"], name="resource_state"),
+        ]
+        # One live instance per shared identity: per team, and once for the platform.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "resource_type", "resource_class", "resource_id"],
+                condition=models.Q(scope=ResourceScope.TEAM)
+                & ~models.Q(state__in=[ResourceState.TERMINATED, ResourceState.TERMINATING]),
+                name="unique_live_team_resource",
+            ),
+            models.UniqueConstraint(
+                fields=["resource_type", "resource_class", "resource_id"],
+                condition=models.Q(scope=ResourceScope.PLATFORM)
+                & ~models.Q(state__in=[ResourceState.TERMINATED, ResourceState.TERMINATING]),
+                name="unique_live_platform_resource",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,4 +1,5 @@
-"""System check: every provider loads and no two providers claim one resource type.
+"""System checks: every provider loads, no two providers claim one resource type, and the tenancy
+sections of admin-config.yaml parse.
 
 Runs with `manage.py check`, `migrate` (the chart's migration job) and `qcluster`, so broken or
 conflicting providers stop a rollout before any process serves with them.
@@ -10,6 +11,7 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from workflows.providers.model import ProviderError
+from workflows.providers.policies import tenancy_policy
 from workflows.providers.registry import build_registry
 
 
@@ -20,4 +22,16 @@ def check_providers(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
         build_registry()
     except (ProviderError, ImproperlyConfigured) as exc:
         return [checks.Error(str(exc), id="workflows.E001", hint="fix or remove the provider named above")]
+    return []
+
+
+@checks.register("providers")
+def check_tenancy_policy(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Parse the sharedResources and policies sections of admin-config.yaml once at start-up."""
+    try:
+        tenancy_policy()
+    except ImproperlyConfigured as exc:
+        return [
+            checks.Error(str(exc), id="workflows.E002", hint="fix the admin-config.yaml entry named above")
+        ]
     return []

@@ -1,4 +1,5 @@
-"""Validate manifests against the real Kubernetes schemas shipped with `kubernetes-validate`."""
+"""Validate manifests against the real Kubernetes schemas shipped with `kubernetes-validate`, and against
+Pod Security baseline (workflows/score/pod_security.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from jsonschema.exceptions import ValidationError
 from kubernetes_validate import utils as kv
 from packaging.version import InvalidVersion, Version
 from referencing import Registry, Resource
+
+from workflows.score.pod_security import manifest_violations
 
 
 @dataclass
@@ -94,8 +97,8 @@ def _describe(obj: Mapping[str, Any]) -> str:
 def check_manifest(
     obj: Any, k8s_version: str | None = None, *, require_schema: bool = False
 ) -> ManifestCheck:
-    """Validate one manifest (strict: unknown fields are errors). Kinds without a schema only warn
-    unless `require_schema`."""
+    """Validate one manifest (strict: unknown fields are errors; Pod Security baseline holds). Kinds
+    without a schema only warn unless `require_schema`."""
     result = ManifestCheck()
     if not isinstance(obj, Mapping):
         result.errors.append(f"manifest must be a mapping, not {type(obj).__name__}")
@@ -111,6 +114,7 @@ def check_manifest(
     if result.errors:
         return result
     assert isinstance(api_version, str) and isinstance(kind, str)
+    result.errors.extend(manifest_violations(obj))
     try:
         version = schema_version(k8s_version or default_k8s_version())
     except (ValueError, InvalidVersion) as exc:

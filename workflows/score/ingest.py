@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ from workflows.score.parsing import MAX_DEPTH, MAX_DOCUMENT_BYTES, load_document
 from workflows.score.placeholders import resource_dependencies
 from workflows.score.schema import EXTENSION_KEYS, schema_problems
 from workflows.score.semantics import semantic_problems
+from workflows.score.workload_policy import image_problems
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ def validate_spec(
     *,
     known_types: Collection[str] = BUILTIN_RESOURCE_TYPES,
     lines: Mapping[str, int] | None = None,
+    image_allowed: Callable[[str], bool] | None = None,
 ) -> list[ScoreProblem]:
     """All problems of a parsed spec (without extensions): schema first, then semantics.
 
@@ -59,6 +61,10 @@ def validate_spec(
         for problem in semantic_problems(spec, known_types=known_types, lines=lines)
         if not any(problem.is_within(pointer) for pointer in rejected)
     ]
+    if image_allowed is not None:
+        semantic += [
+            p for p in image_problems(spec, image_allowed, lines) if not any(p.is_within(r) for r in rejected)
+        ]
     return sort_problems(structural + semantic)
 
 
@@ -100,6 +106,7 @@ def ingest(
     known_types: Collection[str] = BUILTIN_RESOURCE_TYPES,
     max_bytes: int = MAX_DOCUMENT_BYTES,
     max_depth: int = MAX_DEPTH,
+    image_allowed: Callable[[str], bool] | None = None,
 ) -> IngestResult:
     """Parse, validate and canonicalise a Score submission; raises ScoreValidationError with all problems."""
     parsed = load_document(text, content_type=content_type, max_bytes=max_bytes, max_depth=max_depth)
@@ -107,7 +114,7 @@ def ingest(
     if nul:
         raise ScoreValidationError(nul)
     spec, extensions = split_extensions(parsed.data)
-    problems = validate_spec(spec, known_types=known_types, lines=parsed.lines)
+    problems = validate_spec(spec, known_types=known_types, lines=parsed.lines, image_allowed=image_allowed)
     if problems:
         raise ScoreValidationError(problems)
     canonical_spec = normalise(spec)

@@ -28,6 +28,7 @@ from workflows.score.manifest_parts import (
 )
 from workflows.score.naming import k8s_name, secret_key
 from workflows.score.placeholders import PlaceholderError
+from workflows.score.pod_security import POD_SECURITY_LABELS
 
 SECRET_MASK = "********"  # noqa: S105 - the mask shown instead of a secret  # nosec B105
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -203,7 +204,11 @@ def render_workload(inp: WorkloadInput) -> RenderedWorkload:
     annotations = {str(k): str(v) for k, v in (inp.spec["metadata"].get("annotations") or {}).items()}
     selector = {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": app}
     manifests: list[dict[str, Any]] = [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": _labels(app)}}
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": ns, "labels": {**_labels(app), **POD_SECURITY_LABELS}},
+        }
     ]
     secret_values = {**build.secret_env, **build.files.secret}
     if secret_values:

@@ -1,4 +1,4 @@
-"""Checks beyond the schema: placeholders, resource types and cycles, and what a server cannot do.
+"""Checks beyond the schema: placeholders, resource types, cycles, Pod Security, what a server cannot do.
 
 Every check tolerates values of the wrong type (the schema reports those), so all checks run on
 any mapping and all problems are reported together.
@@ -18,6 +18,7 @@ from workflows.score.placeholders import (
     lookup,
     resource_dependencies,
 )
+from workflows.score.workload_policy import pod_security_problems
 
 BUILT_IMAGE = "."
 
@@ -31,6 +32,7 @@ def semantic_problems(
     problems += _resource_type_problems(document, known_types, lines)
     problems += _placeholder_problems(document, lines)
     problems += _cycle_problems(document, lines)
+    problems += pod_security_problems(document, lines)
     return problems
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,10 +15,12 @@ from innominatus.accounts.access import is_platform_admin, team_for_write
 from innominatus.accounts.models import Team
 from innominatus.problems import Conflict, ProblemError
 from workflows.models import Application, DeploymentRevision, WorkflowExecution
+from workflows.providers.policies import image_allowed, tenancy_policy
 from workflows.providers.registry import current_registry
-from workflows.score import IngestResult, ingest
+from workflows.score import IngestResult, ScoreValidationError, ingest
 from workflows.services.deployments import launch_deploy, launch_undeploy
 from workflows.services.previews import preview_deploy
+from workflows.services.tenancy import tenancy_problems
 
 COMMENT_MAX_LENGTH = DeploymentRevision._meta.get_field("comment").max_length or 500
 
@@ -91,11 +94,13 @@ def submit_spec(
     dry_run: bool = False,
 ) -> SubmitResult:
     """Validate a Score document and record it as its application's next deployment revision."""
+    allowed_images = tenancy_policy().allowed_images
     result = ingest(
         text,
         content_type=content_type,
         max_bytes=settings.SCORE_MAX_BYTES,
         known_types=current_registry().known_types(),
+        image_allowed=functools.partial(image_allowed, patterns=allowed_images),
     )
     name = str(result.spec["metadata"]["name"])
     comment = comment.strip()[:COMMENT_MAX_LENGTH]
@@ -104,6 +109,7 @@ def submit_spec(
         existed = application is not None
         if application is None:
             owner = team_for_write(user, team)
+            _check_tenancy(result, owner)
             if dry_run:
                 preview = preview_deploy(application=None, result=result, app_name=name)
                 transaction.set_rollback(True)
@@ -120,6 +126,7 @@ def submit_spec(
             application = _locked_application(name)
             assert application is not None
         _check_may_submit(user, application, team)
+        _check_tenancy(result, application.team)
         current = _current_revision(application)
         plan = _plan(name, application.team.name, result, application, current, existed=existed)
         if dry_run:
@@ -172,6 +179,12 @@ def delete_application(*, application: Application, user: Any) -> None:
         # The undeploy runs after commit; its steps name the resource instances, not the application.
         launch_undeploy(application=locked, user=user)
         locked.delete()
+
+
+def _check_tenancy(result: IngestResult, team: Team) -> None:
+    problems = tenancy_problems(result.spec, team=team)
+    if problems:
+        raise ScoreValidationError(problems)
 
 
 def _locked_application(name: str) -> Application | None:

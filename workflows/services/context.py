@@ -4,6 +4,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from workflows.models import StepExecution, WorkflowExecution
+from workflows.services.reconcile import live_bindings
 
 
 def context_steps(execution: WorkflowExecution) -> list[StepExecution]:
@@ -59,12 +60,13 @@ def app_view(execution: WorkflowExecution) -> dict[str, Any]:
 
 
 def resources_view(execution: WorkflowExecution) -> dict[str, Any]:
-    """Non-secret outputs of the application's resources, by resource name."""
+    """Non-secret outputs of the resources the application holds (shared ones included), by its names."""
     if execution.application_id is None:
         return {}
     found: dict[str, Any] = {}
-    for resource in execution.application.resources.all():  # type: ignore[union-attr]
-        found[resource.resource_name] = {
+    for name, binding in live_bindings(application=execution.application).items():
+        resource = binding.resource
+        found[name] = {
             "type": resource.resource_type,
             "state": resource.state,
             "outputs": resource.outputs or {},

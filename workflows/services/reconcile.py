@@ -2,8 +2,9 @@
 
 New resources get an instance (state requested, generated values created at once) and a
 binding; changed params mark an update; resources no longer declared are deleted (a shared one
-is only released while other workloads still use it). Shared resources are found by type, class
-and id among the live instances of the application's team.
+is only released while other workloads still use it; a platform-shared one is only ever released).
+Shared resources are found by type, class and id among the live instances of the application's
+team, or among the platform-shared ones that admin-config.yaml declares for the team.
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflows.choices import ResourceState
+from django.db import IntegrityError, transaction
+
+from workflows.choices import ResourceScope, ResourceState
 from workflows.models import Application, ResourceBinding, ResourceInstance
+from workflows.providers.policies import PlatformResource
 from workflows.providers.registry import ProviderRegistry
 from workflows.score import resource_dependencies, topological_order
 from workflows.services.resource_values import ensure_generated, placement, referenced_names
+from workflows.services.tenancy import resource_scope
 
 CREATE, UPDATE, DELETE, KEEP = "create", "update", "delete", "keep"
 GONE_STATES = (ResourceState.TERMINATED, ResourceState.TERMINATING)
@@ -48,11 +53,12 @@ def live_bindings(
     return {binding.resource_name: binding for binding in bindings.order_by("id")}
 
 
-def _declaration(resource: Mapping[str, Any]) -> dict[str, Any]:
+def _declaration(resource: Mapping[str, Any], shared: PlatformResource | None = None) -> dict[str, Any]:
+    """Class, params and Score metadata of a resource; a platform-shared one's params are the admin's."""
     return {
         "class": str(resource.get("class") or "default"),
-        "params": resource.get("params") or {},
-        "score": resource.get("metadata") or {},
+        "params": dict(shared.params) if shared is not None else (resource.get("params") or {}),
+        "score": {} if shared is not None else (resource.get("metadata") or {}),
     }
 
 
@@ -64,48 +70,79 @@ def _stored_declaration(instance: ResourceInstance) -> dict[str, Any]:
     }
 
 
-def _same_identity(instance: ResourceInstance, resource: Mapping[str, Any]) -> bool:
+def _same_identity(instance: ResourceInstance, resource: Mapping[str, Any], scope: str) -> bool:
     return (
         instance.resource_type == resource["type"]
         and (instance.resource_class or "default") == str(resource.get("class") or "default")
         and instance.resource_id == str(resource.get("id") or "")
+        and instance.scope == scope
     )
 
 
-def _find_shared(application: Application, resource: Mapping[str, Any]) -> ResourceInstance | None:
-    return (
-        ResourceInstance.objects.filter(
-            resource_type=resource["type"],
-            resource_class=str(resource.get("class") or "default"),
-            resource_id=str(resource["id"]),
-            application__team_id=application.team_id,
-        )
-        .exclude(state__in=GONE_STATES)
-        .order_by("id")
-        .first()
-    )
+def _find_shared(
+    application: Application, resource: Mapping[str, Any], scope: str
+) -> ResourceInstance | None:
+    found = ResourceInstance.objects.filter(
+        scope=scope,
+        resource_type=resource["type"],
+        resource_class=str(resource.get("class") or "default"),
+        resource_id=str(resource["id"]),
+    ).exclude(state__in=GONE_STATES)
+    if scope == ResourceScope.TEAM:
+        found = found.filter(team_id=application.team_id)
+    return found.order_by("id").first()
 
 
 def _new_instance(
-    application: Application, name: str, resource: Mapping[str, Any], registry: ProviderRegistry
+    application: Application,
+    name: str,
+    resource: Mapping[str, Any],
+    registry: ProviderRegistry,
+    *,
+    scope: str,
+    shared: PlatformResource | None,
 ) -> ResourceInstance:
     provider = registry.provider_for(resource["type"])
     capability = provider.capability(resource["type"])
-    declared = _declaration(resource)
+    declared = _declaration(resource, shared)
     resource_id = str(resource.get("id") or "")
-    where = placement(application.name, name, resource["type"], declared["class"], resource_id)
-    instance = ResourceInstance.objects.create(
-        application=application,
-        app_name=application.name,
-        resource_name=name,
-        resource_type=resource["type"],
-        resource_class=declared["class"],
-        resource_id=resource_id,
-        kind=capability.kind,
-        provider=provider.name,
-        params=declared["params"],
-        metadata={"score": declared["score"], **where},
+    where = placement(
+        application.name,
+        name,
+        resource["type"],
+        declared["class"],
+        resource_id,
+        scope=scope,
+        team=application.team.name,
     )
+    # A platform-shared resource belongs to no application or team: no developer's deletion removes it.
+    platform = scope == ResourceScope.PLATFORM
+    fields = {
+        "application": None if platform else application,
+        "app_name": "" if platform else application.name,
+        "team_id": None if platform else application.team_id,
+        "resource_name": name,
+        "resource_type": resource["type"],
+        "resource_class": declared["class"],
+        "resource_id": resource_id,
+        "scope": scope,
+        "kind": capability.kind,
+        "provider": provider.name,
+        "params": declared["params"],
+        "metadata": {"score": declared["score"], **where},
+    }
+    if scope == ResourceScope.APPLICATION:
+        instance = ResourceInstance.objects.create(**fields)
+    else:
+        # Two deploys of one team may create the same shared resource at once: the constraint picks one.
+        try:
+            with transaction.atomic():
+                instance = ResourceInstance.objects.create(**fields)
+        except IntegrityError:
+            existing = _find_shared(application, resource, scope)
+            if existing is None:
+                raise
+            return existing
     # Generated values exist before any workflow runs, so every later run sees the same ones.
     ensure_generated(instance, capability)
     return instance
@@ -131,22 +168,24 @@ def reconcile_resources(
     changes: list[ResourceChange] = []
     for name in topological_order(graph):
         resource = declared[name]
+        scope, shared = resource_scope(resource, application.team.name)
         binding = bindings.pop(name, None)
         instance = binding.resource if binding is not None else None
-        if binding is not None and instance is not None and not _same_identity(instance, resource):
+        if binding is not None and instance is not None and not _same_identity(instance, resource, scope):
             changes.append(ResourceChange(name, DELETE, instance))
             instance = None
         action = KEEP
-        if instance is None and resource.get("id"):
-            instance = _find_shared(application, resource)
+        if instance is None and scope != ResourceScope.APPLICATION:
+            instance = _find_shared(application, resource, scope)
         if instance is None:
-            instance = _new_instance(application, name, resource, registry)
+            instance = _new_instance(application, name, resource, registry, scope=scope, shared=shared)
             action = CREATE
         else:
             action = _needs_work(instance)
-            owner = instance.application_id == application.pk
-            if action == KEEP and owner and _stored_declaration(instance) != _declaration(resource):
-                declared_now = _declaration(resource)
+            # A team-shared resource changes with its owner's spec; a platform-shared one with admin-config.
+            owner = instance.application_id == application.pk or scope == ResourceScope.PLATFORM
+            declared_now = _declaration(resource, shared)
+            if action == KEEP and owner and _stored_declaration(instance) != declared_now:
                 instance.params = declared_now["params"]
                 instance.metadata = {**(instance.metadata or {}), "score": declared_now["score"]}
                 instance.save(update_fields=["params", "metadata", "updated_at"])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets as token
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from workflows.choices import ResourceState
+from workflows.choices import ResourceScope, ResourceState
 from workflows.models import ResourceInstance
 from workflows.providers.config import platform_config
 from workflows.providers.model import GeneratedValue, TypeCapability
@@ -25,25 +26,41 @@ def app_namespace(app_name: str) -> str:
     return k8s_name(platform_config().namespace_prefix + app_name)
 
 
+def team_shared_namespace(team: str) -> str:
+    """The namespace of a team's shared resources: `<sharedNamespace>-<team>` (hashed when the team name
+    is not already a DNS label, so two teams never share it)."""
+    base = platform_config().shared_namespace
+    name = k8s_name(base, team)
+    if name != f"{base}-{team}":
+        name = k8s_name(base, team, hashlib.sha256(team.encode()).hexdigest()[:6])
+    return name
+
+
 def placement(
-    app_name: str, resource_name: str, resource_type: str, resource_class: str, resource_id: str
+    app_name: str,
+    resource_name: str,
+    resource_type: str,
+    resource_class: str,
+    resource_id: str,
+    *,
+    scope: str = ResourceScope.APPLICATION,
+    team: str = "",
 ) -> dict[str, str]:
-    """Where a new resource's objects go: shared resources (with an id) get a platform-wide name and
-    namespace, so they outlive the workload that happened to declare them first."""
-    if resource_id:
-        parts = (
-            [resource_type]
-            + ([resource_class] if resource_class not in ("", "default") else [])
-            + [resource_id]
-        )
+    """Where a new resource's objects go. Shared resources (with an id) are named after their identity,
+    so they outlive the workload that happened to declare them first: a team's in the team's shared
+    namespace, a platform-shared one in the platform's shared namespace."""
+    if scope == ResourceScope.APPLICATION:
         return {
-            "namespace": platform_config().shared_namespace,
-            "object_name": k8s_name(*parts, max_length=OBJECT_NAME_LENGTH),
+            "namespace": app_namespace(app_name),
+            "object_name": k8s_name(app_name, resource_name, max_length=OBJECT_NAME_LENGTH),
         }
-    return {
-        "namespace": app_namespace(app_name),
-        "object_name": k8s_name(app_name, resource_name, max_length=OBJECT_NAME_LENGTH),
-    }
+    parts = (
+        [resource_type] + ([resource_class] if resource_class not in ("", "default") else []) + [resource_id]
+    )
+    namespace = (
+        platform_config().shared_namespace if scope == ResourceScope.PLATFORM else team_shared_namespace(team)
+    )
+    return {"namespace": namespace, "object_name": k8s_name(*parts, max_length=OBJECT_NAME_LENGTH)}
 
 
 def generate_value(spec: GeneratedValue) -> str:

@@ -9,10 +9,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from innominatus.accounts.access import is_platform_admin
 from workflows import signals
-from workflows.choices import ResourceState
+from workflows.choices import ResourceScope, ResourceState
 from workflows.models import (
-    Application,
     ResourceInstance,
     WorkflowExecution,
 )
@@ -30,6 +30,7 @@ from workflows.services.resource_values import (
     stored_secrets,
 )
 from workflows.services.secrets import encrypt_mapping
+from workflows.services.tenancy import team_application
 from workflows.services.workload_ops import WorkloadOps
 from workflows.steps.base import PlannedProvision, ProvisionJob, StepContext
 
@@ -56,9 +57,10 @@ def move(instance: ResourceInstance, target: str, *, reason: str, actor: str, ex
     return moved
 
 
-def _workload_service(name: str) -> dict[str, Any]:
-    """What a `service-port` link needs to know about another workload, or {} when it has no ports."""
-    other = Application.objects.select_related("current_revision").filter(name=name).first()
+def _workload_service(name: str, team_id: int | None) -> dict[str, Any]:
+    """What a `service-port` link needs to know about another workload of the same team, or {} when
+    the team has no such application with ports."""
+    other = team_application(name, team_id)
     spec = other.current_revision.spec if other is not None and other.current_revision is not None else {}
     ports = (spec.get("service") or {}).get("ports") or {}
     if not ports:
@@ -97,6 +99,10 @@ class ExecutionResourceOps(WorkloadOps):
             raise LookupError(f"application {self.app_name!r} has no resource {resource or instance!r}")
         return found
 
+    def _team_id(self) -> int | None:
+        application = self._application()
+        return application.team_id if application is not None else None
+
     def _metadata(self) -> dict[str, Any]:
         revision = self.execution.revision
         if revision is None and self.execution.application_id:
@@ -121,9 +127,20 @@ class ExecutionResourceOps(WorkloadOps):
     def _release(self, instance: ResourceInstance) -> ProvisionJob | None:
         """Drop this application's use of a shared resource; a job when others still use it."""
         others = list(instance.bindings.exclude(app_name=self.app_name).order_by("id"))
-        if not others:
+        platform = instance.scope == ResourceScope.PLATFORM
+        if not others and not platform:
             return None
         instance.bindings.filter(app_name=self.app_name).delete()
+        if platform:
+            return ProvisionJob(
+                instance_id=instance.pk,
+                resource=instance.resource_name,
+                resource_type=instance.resource_type,
+                provider=instance.provider,
+                operation="release",
+                workflow=None,
+                message=f"{instance.resource_type}#{instance.resource_id} is shared by the platform; released",
+            )
         if instance.app_name == self.app_name:
             heir = others[0]
             ResourceInstance.objects.filter(pk=instance.pk).update(
@@ -151,6 +168,15 @@ class ExecutionResourceOps(WorkloadOps):
         unknown = set(regenerate) - set(capability.generate)
         if unknown:
             raise ValueError(f"{found.resource_type} has no generated value(s) {', '.join(sorted(unknown))}")
+        if (
+            regenerate
+            and found.scope == ResourceScope.PLATFORM
+            and not is_platform_admin(self.execution.triggered_by)
+        ):
+            raise ValueError(
+                f"{found.resource_type}#{found.resource_id} is shared by the platform; only a platform admin "
+                "may regenerate its values"
+            )
         move_args = {"actor": self.actor, "execution_id": self.execution.pk}
         base: dict[str, Any] = {
             "instance_id": found.pk,
@@ -233,14 +259,16 @@ class ExecutionResourceOps(WorkloadOps):
             if self.execution.revision is not None
             else {"metadata": {"name": found.app_name}}
         )
+        object_name = (found.metadata or {}).get("object_name") or found.resource_name
         system = {
-            "app": found.app_name,
+            # A platform-shared resource belongs to no application: its objects carry its own name.
+            "app": found.app_name or object_name,
             "resource": found.resource_name,
             "resource_type": found.resource_type,
             "resource_class": found.resource_class,
             "resource_id": found.resource_id,
             "namespace": (found.metadata or {}).get("namespace") or app_namespace(found.app_name),
-            "object_name": (found.metadata or {}).get("object_name") or found.resource_name,
+            "object_name": object_name,
             "base_domain": config.base_domain,
             "ingress_class": config.ingress_class,
             "storage_class": config.storage_class,
@@ -248,7 +276,7 @@ class ExecutionResourceOps(WorkloadOps):
             "environment": self._environment(),
         }
         if declared.get("workload"):
-            system["workload_service"] = _workload_service(str(declared["workload"]))
+            system["workload_service"] = _workload_service(str(declared["workload"]), self._team_id())
         previous_values = {f"previous_{key}": value for key, value in previous.items() if value}
         # Score params may set a generated value (e.g. a database name); platform values always win.
         return {**generated, **previous_values, **declared, **system}, hidden

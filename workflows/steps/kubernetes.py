@@ -28,6 +28,7 @@ from workflows.runtime.kube import KubeAdapter, connect
 from workflows.runtime.manifests import apply_order, describe, object_ref, parse_manifests
 from workflows.runtime.rollout import ROLLOUT_KINDS
 from workflows.runtime.validation import check_manifest
+from workflows.score.pod_security import POD_SECURITY_LABELS
 from workflows.steps.base import Step, StepContext, StepResult
 
 OPERATIONS = ("apply", "delete", "get")
@@ -102,7 +103,11 @@ class KubernetesStep(Step):
             for m in manifests
         )
         if operation == "apply" and _flag(config.get("create_namespace"), False) and namespace and not listed:
-            manifests.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+            labels = dict(POD_SECURITY_LABELS)
+            manifests.insert(
+                0,
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": labels}},
+            )
         invalid = self._validate(ctx, operation, manifests)
         if invalid:
             return StepResult.fail(invalid)

@@ -15,7 +15,12 @@ pytestmark = pytest.mark.django_db
 # Samples that need something an API cannot have, and the problem codes that must explain it.
 REFUSED_SAMPLES = {
     "compose-03-files-score.yaml": {"file-source-unsupported"},
-    "spec-score-full.yaml": {"file-source-unsupported", "image-build-unsupported", "unknown-resource-type"},
+    "spec-score-full.yaml": {
+        "file-source-unsupported",
+        "image-build-unsupported",
+        "unknown-resource-type",
+        "probe-host-forbidden",
+    },
 }
 
 

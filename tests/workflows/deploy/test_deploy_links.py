@@ -42,7 +42,9 @@ def test_shared_redis_is_provisioned_once_and_removed_with_its_last_user(
     ]
     assert ResourceInstance.objects.filter(resource_type="redis").count() == 2
     assert shared.transitions.filter(to_state="provisioning").count() == 1
-    shared_ns = "innominatus-shared"
+    assert shared.scope == "team" and shared.team is not None and shared.team.name == "team-a"
+    # A team's shared resources live in the team's shared namespace, named after their identity.
+    shared_ns = "innominatus-shared-team-a"
     assert fake_kube.get_object("Deployment", "redis-main-cache", shared_ns) is not None
     assert fake_kube.get_object("Deployment", "workload-two-cache-c", two) is not None
 

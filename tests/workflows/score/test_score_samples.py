@@ -14,7 +14,8 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "score"
 SAMPLES = sorted(path.name for path in DATA.glob("*.yaml"))
 
 # Each refusal is one of the documented reasons: a file `source` (a path on the author's disk),
-# `image: .` (an image the tooling would build), or a resource type nobody provisions.
+# `image: .` (an image the tooling would build), a resource type nobody provisions, or a probe
+# `host` (Pod Security baseline).
 REFUSED = {
     "compose-03-files-score.yaml": {
         ("file-source-unsupported", "/containers/hello/files/~1fileA.txt/source", 13),
@@ -22,6 +23,7 @@ REFUSED = {
     "spec-score-full.yaml": {
         ("file-source-unsupported", "/containers/container-one1/files/~1my~1file/source", 32),
         ("image-build-unsupported", "/containers/container-two2/image", 65),
+        ("probe-host-forbidden", "/containers/container-one1/readinessProbe/httpGet/host", 57),
         ("unknown-resource-type", "/resources/resource-one1/type", 73),
         ("unknown-resource-type", "/resources/resource-two2/type", 79),
         ("unknown-resource-type", "/resources/resource-three/type", 81),
@@ -54,13 +56,17 @@ def test_sample_is_refused_only_for_documented_reasons(name: str, sample: Callab
     assert {(p.code, p.pointer, p.line) for p in caught.value.problems} == REFUSED[name]
 
 
-def test_full_sample_with_its_resource_types_known_fails_only_for_source_and_build(
+def test_full_sample_with_its_resource_types_known_fails_only_for_source_build_and_probe_host(
     sample: Callable[[str], bytes],
 ) -> None:
     types = BUILTIN_RESOURCE_TYPES | {"Resource-One", "Resource-Two", "Type-Three"}
     with pytest.raises(ScoreValidationError) as caught:
         ingest(sample("spec-score-full.yaml"), known_types=types)
-    assert [p.code for p in caught.value.problems] == ["file-source-unsupported", "image-build-unsupported"]
+    assert [p.code for p in caught.value.problems] == [
+        "file-source-unsupported",
+        "probe-host-forbidden",
+        "image-build-unsupported",
+    ]
 
 
 def test_unknown_type_message_lists_the_known_types(sample: Callable[[str], bytes]) -> None:
