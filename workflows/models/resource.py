@@ -4,6 +4,7 @@ from django.db import models
 from django.utils import timezone
 
 from workflows.choices import RESOURCE_TRANSITIONS, ResourceKind, ResourceState, check_transition
+from workflows.redaction import redact_for_app
 
 
 class ResourceInstance(models.Model):
@@ -47,6 +48,7 @@ class ResourceInstance(models.Model):
         current = self.state
         check_transition(RESOURCE_TRANSITIONS, "resource", current, target)
         now = timezone.now()
+        reason = redact_for_app(reason, app_name=self.app_name)
         changes: dict[str, object] = {"state": target, "updated_at": now}
         if target != ResourceState.FAILED:
             changes["error_message"] = ""

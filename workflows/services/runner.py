@@ -19,6 +19,7 @@ from workflows.engine.model import StepDefinition, WorkflowDefinition
 from workflows.engine.outputs import apply_step_outputs
 from workflows.engine.templating import render_value
 from workflows.models import StepExecution, StepLog, WorkflowExecution
+from workflows.redaction import redact_for_app
 from workflows.services import leases, scheduler, steprows
 from workflows.services.context import context_steps, execution_context, reread_steps
 from workflows.services.leases import worker_identity
@@ -167,6 +168,8 @@ def _attempt(claimed: Claimed, step_def: StepDefinition, owner: str, writer: Ste
     finally:
         watch.release()
     if outcome.status == StepStatus.FAILED and outcome.error:
+        # A resource step may have stored new secrets while it ran: the redaction reads them again.
+        outcome.error = redact_for_app(outcome.error, app_name=execution.app_name, secrets=writer.secrets)
         writer.system(f"attempt {step.attempt} failed: {outcome.error}", level="error")
     # The last lines are stored with the result, in the same statement where the database allows it.
     return outcome
@@ -235,7 +238,8 @@ def _record(
                 context = execution_context(execution, steps) if templated else {}
                 outputs, new_variables = apply_step_outputs(step_def, outputs, context)
             except Exception as exc:
-                status, error = StepStatus.FAILED, f"outputs could not be applied: {exc}"
+                status = StepStatus.FAILED
+                error = redact_for_app(f"outputs could not be applied: {exc}", app_name=execution.app_name)
             else:
                 if new_variables:
                     execution.variables = {**(execution.variables or {}), **new_variables}
