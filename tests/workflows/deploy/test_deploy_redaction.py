@@ -44,7 +44,7 @@ def tables_holding(value: str) -> list[str]:
         columns = cursor.fetchall()
         for table, column in columns:
             cursor.execute(
-                f'SELECT count(*) FROM "{table}" WHERE strpos("{column}"::text, %s) > 0',  # noqa: S608 - names from the catalog
+                f'SELECT count(*) FROM "{table}" WHERE strpos("{column}"::text, %s) > 0',
                 [value],
             )
             if cursor.fetchone()[0]:
@@ -53,7 +53,9 @@ def tables_holding(value: str) -> list[str]:
 
 
 def test_redact_replaces_longest_values_first_and_ignores_short_ones() -> None:
-    assert redact("pw=abcdef, prefix abcd", ["abcd", "abcdef", "", "ab"]) == f"pw={REDACTED}, prefix {REDACTED}"
+    assert (
+        redact("pw=abcdef, prefix abcd", ["abcd", "abcdef", "", "ab"]) == f"pw={REDACTED}, prefix {REDACTED}"
+    )
     assert redact("port 80 ok", ["80"]) == "port 80 ok"
 
 
