@@ -112,8 +112,8 @@ class StepExecution(models.Model):
 
     def _app_name(self) -> str:
         cached = StepExecution.execution.field.get_cached_value(self, None)
-        if cached is not None:
-            return str(cached.app_name)
+        if isinstance(cached, WorkflowExecution):
+            return cached.app_name
         found = (
             WorkflowExecution.objects.filter(pk=self.execution_id).values_list("app_name", flat=True).first()
         )

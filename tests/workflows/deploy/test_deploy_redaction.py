@@ -77,7 +77,7 @@ def test_a_password_in_another_resources_params_is_redacted_everywhere(
         execution.error_message,
         step.error_message,
         web.error_message,
-        web.transitions.order_by("-id").first().reason,
+        web.transitions.order_by("-id")[0].reason,
         application.deploy_message,
     ):
         assert f"'{REDACTED}' does not match the pattern" in text, text
