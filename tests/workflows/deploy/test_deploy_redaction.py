@@ -101,3 +101,44 @@ def test_a_password_in_another_resources_params_is_redacted_everywhere(
             assert response.status_code == 200, (page, response.content[:300])
             assert password.encode() not in response.content, page
         assert "does not match" in api.get(f"/api/workflows/{execution.pk}").json()["error_message"]
+
+
+QUOTING = """
+metadata: {name: quoting}
+steps:
+  - name: careless
+    type: noop
+    config: {x: "{{ {}['Sup3rSecretValue-quoted'] }}"}
+"""
+
+
+def test_a_step_error_quoting_a_secret_of_the_application_is_stored_redacted(developer: Any) -> None:
+    from innominatus.accounts.models import Team
+    from workflows.engine.loader import load_workflow
+    from workflows.services.executions import launch_execution
+    from workflows.services.secrets import encrypt_mapping
+    from workflows.steps.registry import known_step_types
+
+    password = "Sup3rSecretValue-quoted"
+    team = Team.objects.get(name="team-a")
+    application = Application.objects.create(name="hush", team=team)
+    ResourceInstance.objects.create(
+        application=application,
+        app_name="hush",
+        resource_name="db",
+        resource_type="postgres",
+        state=ResourceState.ACTIVE,
+        outputs={"host": "db.hush", "password": "********"},
+        secret_outputs=encrypt_mapping({"password": password}),
+    )
+    definition = load_workflow(QUOTING, known_step_types=known_step_types())
+    execution = launch_execution(
+        definition=definition, app_name="hush", team=team, user=developer, application=application
+    )
+    execution.refresh_from_db()
+    assert execution.status == ExecutionStatus.FAILED, failure_report(execution)
+    step = execution.steps.get()
+    assert f"has no attribute '{REDACTED}'" in step.error_message, step.error_message
+    assert f"has no attribute '{REDACTED}'" in execution.error_message
+    # Only the workflow definition, which holds the value verbatim, may show it.
+    assert tables_holding(password) == ["workflow_executions.definition"]
