@@ -277,3 +277,38 @@ def test_no_json_body_causes_a_5xx(api: APIClient, parameters: Any, nesting: int
         if response.status_code >= 400:
             assert response["Content-Type"] == "application/problem+json"
             assert not WorkflowExecution.objects.exists() and not Application.objects.exists()
+
+
+score_documents = st.fixed_dictionaries(
+    {
+        "apiVersion": st.one_of(st.just("score.dev/v1b1"), any_text()),
+        "metadata": st.fixed_dictionaries({"name": st.one_of(st.just("hello"), any_text())}),
+        "containers": st.dictionaries(
+            st.one_of(st.just("main"), any_text()),
+            st.fixed_dictionaries(
+                {"image": st.one_of(st.just("nginx"), any_text())},
+                optional={"variables": st.dictionaries(any_text(), json_values, max_size=3)},
+            ),
+            min_size=1,
+            max_size=2,
+        ),
+    },
+    optional={"resources": st.dictionaries(any_text(), json_values, max_size=3)},
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(document=score_documents, as_yaml=st.booleans())
+def test_no_score_document_causes_a_5xx(api: APIClient, document: Any, as_yaml: bool) -> None:
+    text = json.dumps(document)
+    # JSON is YAML: the same document through the YAML reader, escapes and all.
+    response = post_spec(
+        api,
+        text.encode("utf-8"),
+        content_type="application/yaml" if as_yaml else "application/json",
+        dry_run="true",
+    )
+    assert response.status_code < 500, response.content[:300]
+    if response.status_code >= 400:
+        assert response["Content-Type"] == "application/problem+json"
+    assert not Application.objects.exists()
