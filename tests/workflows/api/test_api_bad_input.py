@@ -170,29 +170,39 @@ def test_nul_in_the_url_is_a_400(api: APIClient, url: str, path: str) -> None:
 # Size of a spec
 
 
-def best_of_three(call: Callable[[], Any]) -> tuple[Any, float]:
-    """The response and the fastest of three timings: a loaded machine only ever adds time."""
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
+def timed(call: Callable[[], Any], times: int = 5) -> tuple[Any, float, float]:
+    """The response, and the fastest wall-clock and CPU time of this thread over several calls.
+
+    The test client runs the whole request in this thread, so its CPU time is the work the server
+    does for it; a machine shared with other jobs stretches the wall-clock time, not that.
+    """
+    walls, cpus = [], []
+    for _ in range(times):
+        wall, cpu = time.perf_counter(), time.thread_time()
         response = call()
-        timings.append(time.perf_counter() - started)
-    return response, min(timings)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.thread_time() - cpu)
+    return response, min(walls), min(cpus)
+
+
+def assert_answered_fast(wall: float, cpu: float) -> None:
+    assert cpu < 0.1, f"{cpu * 1000:.0f} ms of CPU"
+    assert wall < 1.0, f"{wall * 1000:.0f} ms"
 
 
 def test_too_many_resources_are_refused_fast_before_any_work(api: APIClient) -> None:
-    response, seconds = best_of_three(lambda: post_spec(api, with_resources(500)))
+    response, wall, cpu = timed(lambda: post_spec(api, with_resources(500)))
     (error,) = refused(response, "resources")
     assert error["code"] == "too-many-resources"
     assert "500 resources" in error["message"] and "at most 100" in error["message"]
-    assert seconds < 0.1, f"{seconds * 1000:.0f} ms"
+    assert_answered_fast(wall, cpu)
 
 
 def test_too_many_containers_are_refused_fast(api: APIClient) -> None:
-    response, seconds = best_of_three(lambda: post_spec(api, with_containers(500)))
+    response, wall, cpu = timed(lambda: post_spec(api, with_containers(500)))
     (error,) = refused(response, "containers")
     assert error["code"] == "too-many-containers"
-    assert seconds < 0.1, f"{seconds * 1000:.0f} ms"
+    assert_answered_fast(wall, cpu)
 
 
 def test_the_limits_are_settings(api: APIClient, settings: Any) -> None:
