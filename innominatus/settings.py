@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "ops.middleware.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "innominatus.accounts.middleware.RequestContextMiddleware",
+    "innominatus.middleware.InvalidTextMiddleware",
     "ops.middleware.MaintenanceMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -170,6 +171,12 @@ LOGOUT_REDIRECT_URL = "/login"
 # Request bodies: Score specs are small; anything larger is refused early with 413.
 SCORE_MAX_BYTES = env.int("SCORE_MAX_BYTES", 512 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("REQUEST_MAX_BYTES", 2 * 1024 * 1024, minimum=SCORE_MAX_BYTES)
+# Deepest nesting of a JSON body or Score document; deeper input is refused with 400 before it is used.
+INPUT_MAX_DEPTH = env.int("INPUT_MAX_DEPTH", 64, minimum=8, maximum=256)
+# Resources and containers one Score spec may declare. The deploy workflow runs one step per resource
+# and a workflow has at most 500 steps, hence the ceiling.
+SCORE_MAX_RESOURCES = env.int("SCORE_MAX_RESOURCES", 100, minimum=1, maximum=400)
+SCORE_MAX_CONTAINERS = env.int("SCORE_MAX_CONTAINERS", 20, minimum=1, maximum=400)
 
 REST_FRAMEWORK = {
     # Bearer first: its WWW-Authenticate header turns anonymous refusals into 401.
@@ -190,7 +197,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PARSER_CLASSES": ["innominatus.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["innominatus.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "innominatus.problems.problem_exception_handler",

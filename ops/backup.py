@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import sqlite3
+import stat
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,9 @@ logger = logging.getLogger(__name__)
 NAME_FORMAT = "backup-%Y%m%d-%H%M%S.dump"
 NAME_PATTERN = re.compile(r"^backup-\d{8}-\d{6}\.dump$")
 POSTGRES_MAGIC = b"PGDMP"
+# A dump holds every secret the database does (password hashes, encrypted outputs, API key hashes).
+BACKUP_FILE_MODE = 0o600
+BACKUP_DIR_MODE = 0o700
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -113,6 +117,21 @@ def verify(path: Path, alias: str = DEFAULT_DB_ALIAS) -> int:
     return int(tables)
 
 
+def private_directory(directory: Path) -> None:
+    """Create the backup directory owner-only; an existing one loses any access for others where we may."""
+    directory.mkdir(mode=BACKUP_DIR_MODE, parents=True, exist_ok=True)
+    mode = stat.S_IMODE(directory.stat().st_mode)
+    if mode & stat.S_IRWXO:
+        try:
+            os.chmod(directory, mode & ~stat.S_IRWXO)
+        except PermissionError:
+            # A mounted volume's root may belong to another user; the dumps themselves stay 0600.
+            logger.warning(
+                "backup directory is accessible to every user and cannot be restricted",
+                extra={"path": str(directory), "mode": oct(mode)},
+            )
+
+
 def prune(directory: Path, keep: int) -> tuple[Path, ...]:
     """Delete all but the newest `keep` backups in `directory` (names sort by time)."""
     backups = sorted((p for p in directory.iterdir() if NAME_PATTERN.match(p.name)), reverse=True)
@@ -126,12 +145,16 @@ def create_backup(
     *, output_dir: Path, keep: int | None = None, alias: str = DEFAULT_DB_ALIAS
 ) -> BackupResult:
     """Write backup-YYYYMMDD-HHMMSS.dump to `output_dir`, verify it, then apply retention."""
-    output_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(output_dir)
     final = output_dir / datetime.now(UTC).strftime(NAME_FORMAT)
     if final.exists():
         raise BackupError(f"{final} already exists")
     partial = final.with_name(final.name + ".partial")
     try:
+        # Created owner-only before the tool writes into it: the dump is never readable by others,
+        # not even while it is written (pg_dump and SQLite keep the mode of a file that exists).
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BACKUP_FILE_MODE))
+        os.chmod(partial, BACKUP_FILE_MODE)
         if connections[alias].vendor == "postgresql":
             _run(
                 [

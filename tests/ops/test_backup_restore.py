@@ -1,7 +1,9 @@
 """manage.py backup and restore: verified dumps, retention, a full round trip through a dropped
 database with every table's rows identical, and the same for the embedded SQLite database."""
 
+import os
 import sqlite3
+import stat
 import subprocess
 import time
 import uuid
@@ -155,6 +157,7 @@ def test_the_password_reaches_pg_dump_through_the_environment_only(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.usefixtures("permissive_umask")
 def test_sqlite_backup_and_restore_round_trip(tmp_path: Path) -> None:
     env = subprocess_env(PROMETHEUS_MULTIPROC_DIR="", INNOMINATUS_DATA_DIR=tmp_path / "data")
     for key in ("DB_HOST", "DB_PORT", "DB_USER", "DB_NAME", "DB_PASSWORD"):
@@ -172,9 +175,41 @@ def test_sqlite_backup_and_restore_round_trip(tmp_path: Path) -> None:
     manage("backup", "--output-dir", str(tmp_path / "dumps"), env=env)
     (dump,) = (tmp_path / "dumps").iterdir()
     assert dump.read_bytes().startswith(b"SQLite format 3")
+    assert_private(dump)
     database = tmp_path / "data" / "innominatus.sqlite3"
     with sqlite3.connect(database) as conn:
         conn.execute("DELETE FROM auth_user")
     manage("restore", str(dump), "--yes", env=env)
     with sqlite3.connect(database) as conn:
         assert conn.execute("SELECT username FROM auth_user").fetchall() == [("keep-me",)]
+
+
+@pytest.fixture
+def permissive_umask() -> Iterator[None]:
+    """Children start with umask 0, as in a container image that sets none."""
+    previous = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def assert_private(dump: Path) -> None:
+    assert stat.S_IMODE(dump.stat().st_mode) == 0o600, oct(dump.stat().st_mode)
+    assert stat.S_IMODE(dump.parent.stat().st_mode) & stat.S_IRWXO == 0, oct(dump.parent.stat().st_mode)
+
+
+@pytest.mark.usefixtures("permissive_umask")
+def test_backups_are_owner_only_files_in_a_directory_others_cannot_read(
+    database: dict[str, Any], tmp_path: Path
+) -> None:
+    fresh = tmp_path / "new" / "dumps"
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    for directory in (fresh, shared):
+        manage("backup", "--output-dir", str(directory), env=database["env"])
+        (dump,) = directory.iterdir()
+        assert_private(dump)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o770

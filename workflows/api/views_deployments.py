@@ -67,7 +67,7 @@ class ExternalStateSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=ResourceState.choices)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     outputs = serializers.DictField(required=False, default=dict)
-    reference_url = serializers.URLField(required=False, allow_blank=True, default="")
+    reference_url = serializers.URLField(required=False, allow_blank=True, default="", max_length=1000)
 
 
 class ApplicationManifestsView(APIView):

@@ -22,6 +22,8 @@ from .step_parser import SCALARS, StepParser, text
 from .yamlsafe import YamlProblem, load_documents, to_jsonable
 
 MAX_STEPS = 500
+# Executions store the workflow's name in a column of this size.
+MAX_NAME_LENGTH = 200
 TOP_LEVEL_KEYS = {"apiVersion", "kind", "metadata", "spec", "name", "description"}
 SECTIONS = ("parameters", "variables", "steps", "outputs", "timeout")
 
@@ -85,6 +87,9 @@ def _build(
     if not isinstance(workflow_name, str) or not workflow_name:
         problems.append(Problem("metadata.name", "the workflow needs a name", "missing_name"))
         workflow_name = ""
+    elif len(workflow_name) > MAX_NAME_LENGTH:
+        message = f"a workflow name has at most {MAX_NAME_LENGTH} characters"
+        problems.append(Problem("metadata.name", message, "too_long"))
 
     raw_params, params_path = _section(doc, spec, "parameters", problems)
     parameters, param_problems = parse_parameter_specs(raw_params, params_path)

@@ -12,6 +12,7 @@ from workflows.choices import (
     ExecutionStatus,
     check_transition,
 )
+from workflows.redaction import redact_for_app
 
 
 def new_execution_id() -> str:
@@ -104,7 +105,7 @@ class WorkflowExecution(models.Model):
             if self.started_at is None:
                 fields["started_at"] = now
         if error:
-            fields["error_message"] = error
+            fields["error_message"] = redact_for_app(error, app_name=self.app_name)
         moved = type(self).objects.filter(pk=self.pk, status=self.status).update(**fields)
         if moved:
             for name, value in fields.items():

@@ -10,6 +10,7 @@ from workflows.choices import (
     ResourceState,
     check_transition,
 )
+from workflows.redaction import redact_for_app
 
 
 class ResourceInstance(models.Model):
@@ -73,6 +74,7 @@ class ResourceInstance(models.Model):
         current = self.state
         check_transition(RESOURCE_TRANSITIONS, "resource", current, target)
         now = timezone.now()
+        reason = redact_for_app(reason, app_name=self.app_name)
         changes: dict[str, object] = {"state": target, "updated_at": now}
         if target != ResourceState.FAILED:
             changes["error_message"] = ""

@@ -11,6 +11,8 @@ from workflows.choices import (
     StepStatus,
     check_transition,
 )
+from workflows.models.execution import WorkflowExecution
+from workflows.redaction import redact_for_app
 
 
 class StepExecution(models.Model):
@@ -91,6 +93,9 @@ class StepExecution(models.Model):
         check_transition(STEP_TRANSITIONS, "step", current, target)
         now = timezone.now()
         changes: dict[str, object] = {"status": target, **fields}
+        for name in ("error_message", "skip_reason"):
+            if changes.get(name):
+                changes[name] = redact_for_app(str(changes[name]), app_name=self._app_name())
         if target == StepStatus.RUNNING:
             changes.setdefault("started_at", now)
         if target in STEP_TERMINAL_STATUSES:
@@ -104,6 +109,15 @@ class StepExecution(models.Model):
         else:
             self.refresh_from_db()
         return bool(moved)
+
+    def _app_name(self) -> str:
+        cached = StepExecution.execution.field.get_cached_value(self, None)
+        if isinstance(cached, WorkflowExecution):
+            return cached.app_name
+        found = (
+            WorkflowExecution.objects.filter(pk=self.execution_id).values_list("app_name", flat=True).first()
+        )
+        return found or ""
 
 
 class StepLog(models.Model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -68,34 +69,56 @@ def validate_spec(
     return sort_problems(structural + semantic)
 
 
+# NUL cannot be stored in any database text; a lone surrogate (JSON "\ud800") cannot even be encoded.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(text: str) -> str:
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return ""
+    if found.group() == "\x00":
+        return "NUL characters are not allowed"
+    return f"invalid Unicode: lone surrogate U+{ord(found.group()):04X} is not allowed"
+
+
 def nul_problems(
     value: Any, location: tuple[str | int, ...] = (), lines: Mapping[str, int] | None = None
 ) -> list[ScoreProblem]:
-    """NUL characters anywhere (keys or values): no database can store them in text, so refuse them."""
+    """Text no database can store (NUL, lone surrogates) anywhere, in keys or values: refuse it."""
     found: list[ScoreProblem] = []
     if isinstance(value, str):
-        if "\x00" in value:
-            found.append(
-                ScoreProblem.at(
-                    location, code="nul-character", message="NUL characters are not allowed", lines=lines
-                )
-            )
+        reason = _unstorable(value)
+        if reason:
+            code = "nul-character" if "NUL" in reason else "invalid-unicode"
+            found.append(ScoreProblem.at(location, code=code, message=reason, lines=lines))
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            if "\x00" in str(key):
-                found.append(
-                    ScoreProblem.at(
-                        location,
-                        code="nul-character",
-                        message="NUL characters are not allowed in keys",
-                        lines=lines,
-                    )
-                )
+            reason = _unstorable(str(key))
+            if reason:
+                code = "nul-character" if "NUL" in reason else "invalid-unicode"
+                found.append(ScoreProblem.at(location, code=code, message=f"{reason} in keys", lines=lines))
                 continue
             found.extend(nul_problems(item, (*location, str(key)), lines))
     elif isinstance(value, list):
         for index, item in enumerate(value):
             found.extend(nul_problems(item, (*location, index), lines))
+    return found
+
+
+def size_problems(
+    document: Mapping[str, Any], *, max_resources: int | None, max_containers: int | None
+) -> list[ScoreProblem]:
+    """More resources or containers than the platform allows: refused before any costly validation."""
+    found: list[ScoreProblem] = []
+    for key, limit, setting in (
+        ("resources", max_resources, "SCORE_MAX_RESOURCES"),
+        ("containers", max_containers, "SCORE_MAX_CONTAINERS"),
+    ):
+        declared = document.get(key)
+        if limit is not None and isinstance(declared, Mapping) and len(declared) > limit:
+            message = f"declares {len(declared)} {key}; at most {limit} are allowed here ({setting})"
+            found.append(ScoreProblem.at((key,), code=f"too-many-{key}", message=message))
     return found
 
 
@@ -107,12 +130,16 @@ def ingest(
     max_bytes: int = MAX_DOCUMENT_BYTES,
     max_depth: int = MAX_DEPTH,
     image_allowed: Callable[[str], bool] | None = None,
+    max_resources: int | None = None,
+    max_containers: int | None = None,
 ) -> IngestResult:
     """Parse, validate and canonicalise a Score submission; raises ScoreValidationError with all problems."""
     parsed = load_document(text, content_type=content_type, max_bytes=max_bytes, max_depth=max_depth)
-    nul = nul_problems(parsed.data, lines=parsed.lines)
-    if nul:
-        raise ScoreValidationError(nul)
+    refused = nul_problems(parsed.data, lines=parsed.lines) or size_problems(
+        parsed.data, max_resources=max_resources, max_containers=max_containers
+    )
+    if refused:
+        raise ScoreValidationError(refused)
     spec, extensions = split_extensions(parsed.data)
     problems = validate_spec(spec, known_types=known_types, lines=parsed.lines, image_allowed=image_allowed)
     if problems:

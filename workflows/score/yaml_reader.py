@@ -69,6 +69,8 @@ class _YamlBuilder:
         self.max_depth = max_depth
         self.lines: dict[str, int] = {"": 1}
         self.problems: list[ScoreProblem] = []
+        # The node being read, to name it when the parser refuses its text.
+        self.reading: Location = ()
 
     def build(self) -> tuple[dict[str, Any], Mapping[str, int]]:
         data: Any = None
@@ -82,7 +84,14 @@ class _YamlBuilder:
             line = mark.line + 1 if mark else None
             what = ", ".join(part for part in (exc.context, exc.problem) if part)
             where = f" (line {line}, column {mark.column + 1})" if mark else ""
-            self.problems.append(ScoreProblem.at((), code="yaml-syntax", message=f"{what}{where}", line=line))
+            if "invalid Unicode" in (exc.problem or ""):
+                # libyaml refuses a lone surrogate escape while reading the node: name that node.
+                problem = ScoreProblem.at(
+                    self.reading, code="invalid-unicode", message=f"{what}{where}", line=line
+                )
+            else:
+                problem = ScoreProblem.at((), code="yaml-syntax", message=f"{what}{where}", line=line)
+            self.problems.append(problem)
         except yaml.YAMLError as exc:  # reader errors: control characters and the like
             self.problems.append(ScoreProblem.at((), code="yaml-syntax", message=str(exc)))
         finally:
@@ -136,6 +145,7 @@ class _YamlBuilder:
         refuse("yaml-anchor-forbidden", message, location=location, line=self._line(event))
 
     def _node(self, location: Location, pointer: str, depth: int) -> Any:
+        self.reading = location
         event = self._next()
         self._refuse_reuse(event, location)
         if isinstance(event, ScalarEvent):

@@ -99,6 +99,9 @@ def submit_spec(
         text,
         content_type=content_type,
         max_bytes=settings.SCORE_MAX_BYTES,
+        max_depth=settings.INPUT_MAX_DEPTH,
+        max_resources=settings.SCORE_MAX_RESOURCES,
+        max_containers=settings.SCORE_MAX_CONTAINERS,
         known_types=current_registry().known_types(),
         image_allowed=functools.partial(image_allowed, patterns=allowed_images),
     )

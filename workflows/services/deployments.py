@@ -22,6 +22,7 @@ from workflows.engine.loader import load_workflow
 from workflows.engine.model import WorkflowDefinition
 from workflows.models import Application, DeploymentRevision, ManifestSet, WorkflowExecution
 from workflows.providers.registry import current_registry
+from workflows.redaction import redact_for_app
 from workflows.score import topological_order
 from workflows.services import reconcile
 from workflows.services.executions import launch_execution
@@ -180,7 +181,7 @@ def on_execution_finished(sender: Any, *, execution: WorkflowExecution, status: 
         return
     message = f"{execution.workflow_name} {execution.pk} {status}: {execution.error_message}".strip()
     Application.objects.filter(pk=execution.application_id, deploy_state__in=(DEPLOYING, UNDEPLOYING)).update(
-        deploy_state=FAILED, deploy_message=message[:5000]
+        deploy_state=FAILED, deploy_message=redact_for_app(message, app_name=execution.app_name)[:5000]
     )
 
 

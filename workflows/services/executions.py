@@ -17,6 +17,7 @@ from workflows.engine.parameters import validate_parameters
 from workflows.engine.planning import effective_dependencies
 from workflows.models import Application, DeploymentRevision, StepExecution, WorkflowExecution
 from workflows.queue import enqueue
+from workflows.redaction import redact_for_app
 from workflows.services import scheduler
 from workflows.services.steplog import StepLogWriter
 
@@ -94,6 +95,7 @@ def launch_execution(
 def cancel_execution(*, execution: WorkflowExecution, user: Any, reason: str = "") -> WorkflowExecution:
     """Cancel a run: pending and waiting steps are cancelled now, running ones stop within a second."""
     message = f"cancelled by {_username(user)}" + (f": {reason}" if reason else "")
+    message = redact_for_app(message, app_name=execution.app_name)
     with transaction.atomic():
         locked = WorkflowExecution.objects.select_for_update().get(pk=execution.pk)
         if locked.is_terminal:
@@ -103,14 +105,14 @@ def cancel_execution(*, execution: WorkflowExecution, user: Any, reason: str = "
         locked.steps.filter(status__in=[StepStatus.PENDING, StepStatus.WAITING]).update(
             status=StepStatus.CANCELLED, completed_at=now, error_message=message
         )
-    _log_engine_line(locked.pk, message)
+    _log_engine_line(locked, message)
     scheduler.start_next_in_group(locked)
     return locked
 
 
-def _log_engine_line(execution_id: str, message: str) -> None:
-    writer = StepLogWriter(execution_id=execution_id, step_id=None)
-    writer.system(message)
+def _log_engine_line(execution: WorkflowExecution, message: str) -> None:
+    writer = StepLogWriter(execution_id=execution.pk, step_id=None)
+    writer.system(redact_for_app(message, app_name=execution.app_name))
     writer.flush()
 
 
@@ -215,9 +217,7 @@ def approve_step(
             decision_comment=comment[:2000],
         )
         enqueue(ADVANCE_TASK, execution.pk)
-    _log_engine_line(
-        execution.pk, f"step '{step.name}' approved by {_username(user)}: {comment}".rstrip(": ")
-    )
+    _log_engine_line(execution, f"step '{step.name}' approved by {_username(user)}: {comment}".rstrip(": "))
     return step
 
 
@@ -238,5 +238,5 @@ def reject_step(
             error_message=message,
         )
         enqueue(ADVANCE_TASK, execution.pk)
-    _log_engine_line(execution.pk, f"step '{step.name}' {message}")
+    _log_engine_line(execution, f"step '{step.name}' {message}")
     return step

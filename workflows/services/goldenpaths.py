@@ -19,6 +19,9 @@ from workflows.services.executions import launch_execution
 logger = logging.getLogger(__name__)
 
 MAX_TTL_SECONDS = 7 * 24 * 3600
+# Application and environment names end up in names of Kubernetes objects (DNS labels) and in columns.
+NAME_PARAMETERS = ("app_name", "application", "environment")
+MAX_NAME_LENGTH = 63
 
 
 def _application_for(parameters: dict[str, Any], user: Any) -> Application | None:
@@ -39,6 +42,17 @@ def _application_for(parameters: dict[str, Any], user: Any) -> Application | Non
     return found
 
 
+def _check_name_lengths(values: dict[str, Any]) -> None:
+    """Parameters that become stored names are refused beyond the length of a Kubernetes name."""
+    problems = [
+        Problem(f"parameters.{key}", f"must be at most {MAX_NAME_LENGTH} characters", "too-long")
+        for key in NAME_PARAMETERS
+        if isinstance(values.get(key), str) and len(values[key]) > MAX_NAME_LENGTH
+    ]
+    if problems:
+        raise WorkflowValidationError(problems)
+
+
 def launch_golden_path(
     *, name: str, parameters: dict[str, Any], user: Any, team: str | None = None
 ) -> WorkflowExecution:
@@ -49,6 +63,7 @@ def launch_golden_path(
     """
     path = get_golden_path(name)
     values = validate_parameters(path.parameters, parameters)
+    _check_name_lengths(values)
     application = _application_for(values, user)
     app_name = application.name if application else str(values.get("app_name") or name)
     if application is not None:

@@ -19,6 +19,7 @@ from workflows.engine.model import StepDefinition, WorkflowDefinition
 from workflows.engine.outputs import apply_step_outputs
 from workflows.engine.templating import render_value
 from workflows.models import StepExecution, StepLog, WorkflowExecution
+from workflows.redaction import redact, redact_for_app
 from workflows.services import leases, scheduler, steprows
 from workflows.services.context import context_steps, execution_context, reread_steps
 from workflows.services.leases import worker_identity
@@ -105,6 +106,11 @@ def _run(claimed: Claimed, owner: str) -> Claimed | None:
             first_seq=1 if step.attempt == 1 else None,
         )
         outcome = _attempt(claimed, step_def, owner, writer)
+        if outcome.error:
+            # A resource step may have stored new secrets while it ran: the redaction reads them again.
+            outcome.error = redact_for_app(outcome.error, app_name=execution.app_name, secrets=writer.secrets)
+        if outcome.status == StepStatus.FAILED and outcome.error:
+            writer.system(f"attempt {step.attempt} failed: {outcome.error}", level="error")
         recorded = _record(claimed, step_def, owner, outcome, writer)
     if recorded.claimed is not None and not uses_resources:
         recorded.claimed.secrets = secrets
@@ -124,7 +130,6 @@ def _attempt(claimed: Claimed, step_def: StepDefinition, owner: str, writer: Ste
         config = render_value(step_def.config, context)
         env = {key: str(value) for key, value in render_value(step_def.env, context).items()}
     except Exception as exc:
-        writer.system(f"configuration could not be rendered: {exc}", level="error")
         return Outcome(StepStatus.FAILED, {}, f"configuration could not be rendered: {exc}")
     if config:
         StepExecution.objects.filter(pk=step.pk).update(config=config)
@@ -161,13 +166,13 @@ def _attempt(claimed: Claimed, step_def: StepDefinition, owner: str, writer: Ste
         outcome = _stopped_outcome(stop.reason)
     except Exception as exc:
         # A fault in our code or infrastructure, not an expected failure: keep the traceback.
-        writer.system(traceback.format_exc(), level="error")
-        logger.exception("step raised an unexpected error")
+        trace = traceback.format_exc()
+        writer.system(trace, level="error")
+        # The process log gets the traceback redacted like the step's own lines: it may quote a secret.
+        logger.error("step raised an unexpected error", extra={"traceback": redact(trace, writer.secrets)})
         outcome = Outcome(StepStatus.FAILED, {}, f"internal error: {type(exc).__name__}: {exc}")
     finally:
         watch.release()
-    if outcome.status == StepStatus.FAILED and outcome.error:
-        writer.system(f"attempt {step.attempt} failed: {outcome.error}", level="error")
     # The last lines are stored with the result, in the same statement where the database allows it.
     return outcome
 
@@ -235,7 +240,8 @@ def _record(
                 context = execution_context(execution, steps) if templated else {}
                 outputs, new_variables = apply_step_outputs(step_def, outputs, context)
             except Exception as exc:
-                status, error = StepStatus.FAILED, f"outputs could not be applied: {exc}"
+                status = StepStatus.FAILED
+                error = redact_for_app(f"outputs could not be applied: {exc}", app_name=execution.app_name)
             else:
                 if new_variables:
                     execution.variables = {**(execution.variables or {}), **new_variables}

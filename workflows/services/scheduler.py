@@ -19,6 +19,7 @@ from workflows.engine.outputs import render_workflow_outputs, render_workflow_va
 from workflows.engine.planning import StepState, decide
 from workflows.models import StepExecution, WorkflowExecution
 from workflows.queue import enqueue
+from workflows.redaction import redact_for_app
 from workflows.services.context import context_steps, execution_context, resources_view
 from workflows.steps.registry import step_classes
 
@@ -147,8 +148,9 @@ def advance(
             try:
                 runnable, decisions = _apply_decisions(execution, steps, definition)
             except Exception as exc:  # a condition that cannot be evaluated is the workflow's error
-                logger.warning("workflow cannot advance", exc_info=True)
-                _finish(execution, steps, definition, ExecutionStatus.FAILED, f"cannot schedule steps: {exc}")
+                error = redact_for_app(f"cannot schedule steps: {exc}", app_name=execution.app_name)
+                logger.warning("workflow cannot advance", extra={"error": error})
+                _finish(execution, steps, definition, ExecutionStatus.FAILED, error)
                 return Ready()
             if decisions.finished:
                 outcome = decisions.outcome or ExecutionStatus.COMPLETED

@@ -46,10 +46,15 @@ def decrypt_mapping(token: str) -> dict[str, Any]:
 
 
 def execution_secrets(execution: WorkflowExecution) -> list[str]:
-    """Every secret value an execution's logs must never show: of the resources the application owns or
-    uses (shared ones included), found by name so an undeploy still knows them after the app is gone."""
+    """Every secret value an execution's logs must never show: those of its application."""
+    return app_secrets(execution.app_name)
+
+
+def app_secrets(app_name: str) -> list[str]:
+    """The secret values of the resources an application owns or uses (shared ones included), found by
+    name so an undeploy still knows them after the app is gone."""
     values: list[str] = []
-    used = Q(app_name=execution.app_name) | Q(bindings__app_name=execution.app_name)
+    used = Q(app_name=app_name) | Q(bindings__app_name=app_name)
     tokens = ResourceInstance.objects.filter(used).exclude(secret_outputs="")  # nosec B106 - "none stored"
     for token in tokens.values_list("secret_outputs", flat=True).distinct():
         try:

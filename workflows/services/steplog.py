@@ -8,18 +8,10 @@ from django.utils import timezone
 
 from workflows.choices import LogStream
 from workflows.models import StepLog
+from workflows.redaction import MIN_SECRET_CHARS, redact
 from workflows.services import steprows
 
 MAX_LINE_CHARS = 16_384
-REDACTED = "***"
-
-
-def redact(message: str, secrets: Iterable[str]) -> str:
-    """Replace every secret value (4+ characters) in a line."""
-    for secret in secrets:
-        if secret and len(secret) >= 4 and secret in message:
-            message = message.replace(secret, REDACTED)
-    return message
 
 
 class StepLogWriter:
@@ -35,7 +27,7 @@ class StepLogWriter:
     ) -> None:
         self.execution_id = execution_id
         self.step_id = step_id
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self.secrets = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True)
         self._pending: list[StepLog] = []
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()

@@ -9,6 +9,7 @@ from django.utils import timezone
 from workflows.models import Application, DeploymentRevision, ManifestSet, WorkflowExecution
 from workflows.providers.model import UnknownResourceType
 from workflows.providers.registry import current_registry
+from workflows.redaction import redact_for_app
 from workflows.score.manifests import SECRET_MASK
 from workflows.services import reconcile
 from workflows.services.resource_values import app_namespace, instance_values, secret_strings
@@ -90,6 +91,7 @@ class WorkloadOps:
         state: str = "",
     ) -> None:
         application = self._application()
+        reason = redact_for_app(reason, app_name=self.app_name, secrets=ctx.secrets)[:5000]
         ManifestSet.objects.create(
             application=application,
             app_name=self.app_name,
@@ -102,11 +104,11 @@ class WorkloadOps:
             namespace=job.namespace if job else app_namespace(self.app_name),
             manifests=manifests,
             applied=applied,
-            reason=reason[:5000],
+            reason=reason,
         )
         if application is not None and state:
             Application.objects.filter(pk=application.pk).update(
-                deploy_state=state, deploy_message=reason[:5000], updated_at=timezone.now()
+                deploy_state=state, deploy_message=reason, updated_at=timezone.now()
             )
 
     def deployed_objects(

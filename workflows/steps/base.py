@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
+from workflows.redaction import redact
+
 StepOutcome = Literal["completed", "failed"]
 
 
@@ -39,13 +41,10 @@ class StepResult:
 
 def redacting_log(log: Callable[..., None], secrets: Sequence[str]) -> Callable[..., None]:
     """A log function that replaces each secret value (4+ characters) before the line is written."""
-    values = sorted({value for value in secrets if value and len(value) >= 4}, key=len, reverse=True)
+    values = list(secrets)
 
     def write(message: Any, *args: Any, **kwargs: Any) -> None:
-        text = str(message)
-        for value in values:
-            text = text.replace(value, "***")
-        log(text, *args, **kwargs)
+        log(redact(str(message), values), *args, **kwargs)
 
     return write
 
