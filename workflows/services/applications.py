@@ -17,6 +17,12 @@ from workflows.models import Application, DeploymentRevision, WorkflowExecution
 from workflows.providers.registry import current_registry
 from workflows.score import IngestResult, ingest
 from workflows.services.deployments import launch_deploy, launch_undeploy
+from workflows.services.namespaces import (
+    check_not_reserved,
+    check_resource_namespaces,
+    claim_namespace,
+    namespace_name,
+)
 from workflows.services.previews import preview_deploy
 
 COMMENT_MAX_LENGTH = DeploymentRevision._meta.get_field("comment").max_length or 500
@@ -110,9 +116,13 @@ def submit_spec(
         existed = application is not None
         if application is None:
             owner = _team_for_new_application(user, team)
+            namespace = namespace_name(owner.name, name)
+            check_not_reserved(namespace, "metadata.name")
             if dry_run:
                 # default_team_for may create the default team; a dry run must leave no trace.
-                preview = preview_deploy(application=None, result=result, app_name=name)
+                preview = preview_deploy(
+                    application=None, result=result, app_name=name, namespace=namespace
+                )
                 transaction.set_rollback(True)
                 return SubmitResult(
                     plan=_plan(name, owner.name, result, None, None, existed=False),
@@ -127,11 +137,15 @@ def submit_spec(
             application = _locked_application(name)
             assert application is not None
         _check_may_submit(user, application, team)
+        claim = claim_namespace(application=application, path="metadata.name")
+        check_resource_namespaces(result.spec, application.team.name)
         current = _current_revision(application)
         plan = _plan(name, application.team.name, result, application, current, existed=existed)
         if dry_run:
             # The preview reconciles resources inside this transaction, which is rolled back.
-            preview = preview_deploy(application=application, result=result, app_name=name)
+            preview = preview_deploy(
+                application=application, result=result, app_name=name, namespace=claim.name
+            )
             transaction.set_rollback(True)
             return SubmitResult(
                 plan=plan,

@@ -12,8 +12,9 @@ from workflows.engine.durations import parse_duration
 from workflows.engine.errors import Problem, WorkflowValidationError
 from workflows.engine.parameters import validate_parameters
 from workflows.goldenpaths.catalog import GoldenPath, get_golden_path
-from workflows.models import Application, EphemeralEnvironment, WorkflowExecution
+from workflows.models import Application, EphemeralEnvironment, NamespaceClaim, WorkflowExecution
 from workflows.services.executions import launch_execution
+from workflows.services.namespaces import claim_namespace
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def launch_golden_path(*, name: str, parameters: dict[str, Any], user: Any) -> W
     app_name = application.name if application else str(values.get("app_name") or name)
     team = application.team if application else default_team_for(user)
     with transaction.atomic():
+        _bind_environment(path, values, application)
         execution = launch_execution(
             definition=path.workflow,
             app_name=app_name,
@@ -59,6 +61,32 @@ def launch_golden_path(*, name: str, parameters: dict[str, Any], user: Any) -> W
         if path.ttl_parameter:
             _register_ephemeral(path, values, execution)
     return execution
+
+
+def _bind_environment(path: GoldenPath, values: dict[str, Any], application: Application | None) -> None:
+    """An `environment` parameter names an environment of an existing application of the caller's
+    team: a TTL path claims its namespace (400 reserved, 409 taken); any other path needs one claimed."""
+    if "environment" not in values:
+        return
+    environment = str(values.get("environment") or "")
+    key = "app_name" if "app_name" in values else "application"
+    if application is None:
+        raise WorkflowValidationError(
+            [Problem(f"parameters.{key}", "environments belong to an existing application", "not-found")]
+        )
+    if path.ttl_parameter:
+        claim_namespace(application=application, environment=environment, path="parameters.environment")
+        return
+    if not NamespaceClaim.objects.filter(application=application, environment=environment).exists():
+        raise WorkflowValidationError(
+            [
+                Problem(
+                    "parameters.environment",
+                    f"application {application.name!r} has no environment {environment!r}",
+                    "not-found",
+                )
+            ]
+        )
 
 
 def _register_ephemeral(path: GoldenPath, values: dict[str, Any], execution: WorkflowExecution) -> None:
