@@ -71,10 +71,13 @@ def _describe(kind: str, name: str, namespace: str | None) -> str:
     return f"{kind.lower()} {namespace}/{name}" if namespace else f"{kind.lower()} {name}"
 
 
-def ownership_problem(live: Mapping[str, Any], owner: Owner, *, platform: bool = False) -> str:
+def ownership_problem(
+    live: Mapping[str, Any], owner: Owner, *, platform: bool = False, read: bool = False
+) -> str:
     """Why `owner` may not apply over or delete the live object; '' when it owns it.
 
-    A platform namespace (`platform`) is acceptable to every owner when innominatus manages it.
+    A platform namespace (`platform`) is acceptable to every owner when innominatus manages it. To
+    `read` an object it is enough that innominatus manages it for the owner's team.
     """
     metadata = live.get("metadata") or {}
     labels = metadata.get("labels") or {}
@@ -89,6 +92,8 @@ def ownership_problem(live: Mapping[str, Any], owner: Owner, *, platform: bool =
         return f"{what} is a platform namespace, not owned by {owner.describe()}"
     if labels.get(TEAM, "") != owner.team:
         return f"{what} exists and is managed by innominatus for another team, not {owner.describe()}"
+    if read:
+        return ""
     same_resource = bool(owner.resource_uid) and labels.get(RESOURCE_UID) == owner.resource_uid
     if not same_resource and labels.get(APPLICATION, "") != owner.application:
         return f"{what} exists and belongs to another application, not {owner.describe()}"

@@ -283,8 +283,8 @@ class KubernetesStep(Step):
                 ctx.log(f"{describe(ref)} not found", "system")
                 found.append({**ref, "found": False})
                 continue
-            # Another team's objects are not read either (ConfigMaps and labels tell a lot).
-            problem = ownership_problem(obj, _for_kind(owner, ref["kind"])) if owner is not None else ""
+            # Objects of other teams or of the cluster are not read either (ConfigMaps tell a lot).
+            problem = ownership_problem(obj, owner, read=True) if owner is not None else ""
             if problem:
                 ctx.log(f"kubernetes get refused: {problem}", "system")
                 return StepResult.fail(f"kubernetes get refused: {problem}")
