@@ -117,6 +117,8 @@ def submit_spec(
         if application is None:
             owner = _team_for_new_application(user, team)
             namespace = namespace_name(owner.name, name)
+            # Neither the name (which people read as a namespace) nor the namespace may be reserved.
+            check_not_reserved(name, "metadata.name")
             check_not_reserved(namespace, "metadata.name")
             if dry_run:
                 # default_team_for may create the default team; a dry run must leave no trace.

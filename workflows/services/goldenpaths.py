@@ -14,7 +14,7 @@ from workflows.engine.parameters import validate_parameters
 from workflows.goldenpaths.catalog import GoldenPath, get_golden_path
 from workflows.models import Application, EphemeralEnvironment, NamespaceClaim, WorkflowExecution
 from workflows.services.executions import launch_execution
-from workflows.services.namespaces import claim_namespace
+from workflows.services.namespaces import check_not_reserved, claim_namespace, namespace_name
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,10 @@ def launch_golden_path(*, name: str, parameters: dict[str, Any], user: Any) -> W
     application = _application_for(values, user)
     app_name = application.name if application else str(values.get("app_name") or name)
     team = application.team if application else default_team_for(user)
+    if application is None and values.get("app_name"):
+        # A run for a new application may not spell a namespace innominatus never touches.
+        check_not_reserved(app_name, "parameters.app_name")
+        check_not_reserved(namespace_name(team.name, app_name), "parameters.app_name")
     with transaction.atomic():
         _bind_environment(path, values, application)
         execution = launch_execution(
