@@ -49,10 +49,18 @@ def _deployment(name: str, namespace: str, labels: dict[str, str], image: str) -
 
 def seed_objects() -> list[dict[str, Any]]:
     """The objects of a realistic cluster, in create order (namespaces first)."""
-    team_a_db = {**TEAM_A_LABELS, "innominatus.io/resource-uid": "team-a-db", "app.kubernetes.io/name": "postgres"}
+    team_a_db = {
+        **TEAM_A_LABELS,
+        "innominatus.io/resource-uid": "team-a-db",
+        "app.kubernetes.io/name": "postgres",
+    }
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": RELEASE_NAMESPACE, "labels": HELM}},
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": TEAM_A_NAMESPACE, "labels": TEAM_A_LABELS}},
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": TEAM_A_NAMESPACE, "labels": TEAM_A_LABELS},
+        },
         # Kubernetes' own objects.
         {
             "apiVersion": "v1",
@@ -60,12 +68,17 @@ def seed_objects() -> list[dict[str, Any]]:
             "metadata": {"name": "coredns", "namespace": "kube-system"},
             "data": {"Corefile": ".:53 {\n    forward . /etc/resolv.conf\n}\n"},
         },
-        _deployment("coredns", "kube-system", {"k8s-app": "kube-dns"}, "registry.k8s.io/coredns/coredns:v1.11.1"),
+        _deployment(
+            "coredns", "kube-system", {"k8s-app": "kube-dns"}, "registry.k8s.io/coredns/coredns:v1.11.1"
+        ),
         {
             "apiVersion": "v1",
             "kind": "Service",
             "metadata": {"name": "kube-dns", "namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}},
-            "spec": {"selector": {"k8s-app": "kube-dns"}, "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}]},
+            "spec": {
+                "selector": {"k8s-app": "kube-dns"},
+                "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}],
+            },
         },
         {
             "apiVersion": "v1",

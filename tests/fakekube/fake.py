@@ -37,7 +37,9 @@ def write_kubeconfig(
 class FakeKube:
     """A running fake cluster. `url` is its address; `store` holds every object."""
 
-    def __init__(self, *, token: str = "fake-token", rollout_delay: float = 0.2, realistic: bool = True) -> None:
+    def __init__(
+        self, *, token: str = "fake-token", rollout_delay: float = 0.2, realistic: bool = True
+    ) -> None:
         self.catalogue = Catalogue()
         self.store = Store(self.catalogue)
         self.store.rollout_delay = rollout_delay

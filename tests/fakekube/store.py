@@ -350,7 +350,10 @@ class Store:
             if rt.kind == "Namespace" and not rt.group and name in SEED_NAMESPACES:
                 details = {"name": name, "kind": "namespaces"}
                 raise ApiError(
-                    403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be deleted', details
+                    403,
+                    "Forbidden",
+                    f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                    details,
                 )
             obj = self.view(entry)
             del self.entries[self.key(rt, namespace, name)]

@@ -295,7 +295,9 @@ def test_the_cluster_starts_realistic(fake_kube: FakeKube, api: k8s.ApiClient) -
 
 
 @pytest.mark.parametrize("name", ["default", "kube-system", "kube-public"])
-def test_kubernetes_own_namespaces_may_not_be_deleted(fake_kube: FakeKube, api: k8s.ApiClient, name: str) -> None:
+def test_kubernetes_own_namespaces_may_not_be_deleted(
+    fake_kube: FakeKube, api: k8s.ApiClient, name: str
+) -> None:
     with pytest.raises(ApiException) as caught:
         k8s.CoreV1Api(api).delete_namespace(name)
     assert caught.value.status == 403

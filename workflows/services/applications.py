@@ -122,9 +122,7 @@ def submit_spec(
             check_not_reserved(namespace, "metadata.name")
             if dry_run:
                 # default_team_for may create the default team; a dry run must leave no trace.
-                preview = preview_deploy(
-                    application=None, result=result, app_name=name, namespace=namespace
-                )
+                preview = preview_deploy(application=None, result=result, app_name=name, namespace=namespace)
                 transaction.set_rollback(True)
                 return SubmitResult(
                     plan=_plan(name, owner.name, result, None, None, existed=False),

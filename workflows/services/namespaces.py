@@ -105,8 +105,10 @@ class NamespacesView(Mapping[str, str]):
 
     def _loaded(self) -> dict[str, str]:
         if self._found is None:
-            rows = NamespaceClaim.objects.filter(app_name=self._app_name, team_id=self._team_id)
-            self._found = dict(rows.values_list("environment", "name"))
+            # An execution without a team owns no namespace.
+            rows = NamespaceClaim.objects.filter(app_name=self._app_name)
+            found = rows.filter(team_id=self._team_id) if self._team_id is not None else rows.none()
+            self._found = dict(found.values_list("environment", "name"))
         return self._found
 
     def __getitem__(self, key: str) -> str:

@@ -24,7 +24,9 @@ def app_namespace(app_name: str) -> str:
     """The namespace an application's workload (and its private resources) live in: its claim
     (workflows/services/namespaces.py), or for an application from before claims, <prefix><name>."""
     claimed = (
-        NamespaceClaim.objects.filter(app_name=app_name, environment="").values_list("name", flat=True).first()
+        NamespaceClaim.objects.filter(app_name=app_name, environment="")
+        .values_list("name", flat=True)
+        .first()
     )
     return claimed or k8s_name(platform_config().namespace_prefix + app_name)
 

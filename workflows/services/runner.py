@@ -81,7 +81,9 @@ def _claim_from_queue(step_id: int, owner: str) -> Claimed | None:
     execution_id = leases.claim(step_id, owner)
     if execution_id is None:
         return None
-    execution = WorkflowExecution.objects.select_related("revision", "application", "team").get(pk=execution_id)
+    execution = WorkflowExecution.objects.select_related("revision", "application", "team").get(
+        pk=execution_id
+    )
     steps = context_steps(execution)
     step = next(row for row in steps if row.pk == step_id)
     return Claimed(step, execution, WorkflowDefinition.from_dict(execution.definition), steps)

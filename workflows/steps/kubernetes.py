@@ -314,7 +314,9 @@ def _for_kind(owner: Owner, kind: str) -> Owner:
 
 def _stamped(manifest: Mapping[str, Any], owner: Owner, execution_id: str) -> dict[str, Any]:
     kind = str(manifest.get("kind") or "")
-    platform = kind == "Namespace" and (manifest.get("metadata") or {}).get("name") in owner.platform_namespaces
+    platform = (
+        kind == "Namespace" and (manifest.get("metadata") or {}).get("name") in owner.platform_namespaces
+    )
     return stamp(manifest, _for_kind(owner, kind), execution_id=execution_id, platform=platform)
 
 

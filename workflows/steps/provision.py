@@ -92,7 +92,11 @@ class ProvisionStep(Step):
                 log(f"{job.operation} {job.resource_type} resource '{job.resource}' with {label}", "system")
                 # The resource's objects carry its uid: a shared resource stays one owner's, whichever
                 # application of that team provisions it.
-                owned = ctx if ctx.owner is None else replace(ctx, owner=replace(ctx.owner, resource_uid=str(job.instance_id)))
+                owned = (
+                    ctx
+                    if ctx.owner is None
+                    else replace(ctx, owner=replace(ctx.owner, resource_uid=str(job.instance_id)))
+                )
                 result = run_inline(owned, job.workflow, job.parameters, log=log, label=label)
                 masked = ops.finish_provision(
                     ctx, job, outputs=result.outputs, error=result.error, render_only=result.render_only

@@ -41,7 +41,10 @@ def test_postgres_dns_and_route_resolve_into_objects(developer: Any, fake_kube: 
     app = deployed(developer, sample("spec-readme-postgres-dns-route.yaml"))
     db, dns = resource(app, "db"), resource(app, "dns")
     secrets = stored_secrets(db)
-    assert db.outputs["password"] == "********" and db.outputs["host"] == "sample-db.team-a-sample.svc.cluster.local"
+    assert (
+        db.outputs["password"] == "********"
+        and db.outputs["host"] == "sample-db.team-a-sample.svc.cluster.local"
+    )
     assert dns.outputs == {"host": "sample-dns.apps.test"}
 
     # The connection string carries the password, so the pod reads it from the app's Secret.
@@ -82,9 +85,9 @@ def test_environment_and_metadata_values(developer: Any, fake_kube: FakeKube) ->
     assert env["NAME"]["value"] == "World"
     assert env["WORKLOAD_NAME"]["value"] == "hello-world"
     assert env["ESCAPED"]["value"] == "$_${fizzbuzz}"
-    assert fake_kube.get_object("Deployment", app, ns(app))["spec"]["template"]["spec"]["containers"][0]["args"][
-        1
-    ] == ("while true; do echo $${GREETING} $${NAME}!; sleep 5; done")
+    assert fake_kube.get_object("Deployment", app, ns(app))["spec"]["template"]["spec"]["containers"][0][
+        "args"
+    ][1] == ("while true; do echo $${GREETING} $${NAME}!; sleep 5; done")
 
 
 def test_volume_resource_is_mounted_as_its_claim(developer: Any, fake_kube: FakeKube) -> None:

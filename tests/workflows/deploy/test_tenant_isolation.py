@@ -103,7 +103,9 @@ def outcome(response: Any, app_name: str) -> str:
     execution = WorkflowExecution.objects.filter(app_name=app_name).order_by("-created_at").first()
     assert execution is not None, response.content
     report = failure_report(execution)
-    if execution.status == ExecutionStatus.FAILED and any(m in execution.error_message for m in OWNERSHIP_MESSAGES):
+    if execution.status == ExecutionStatus.FAILED and any(
+        m in execution.error_message for m in OWNERSHIP_MESSAGES
+    ):
         return "ownership"
     return f"{execution.status}: {report}"
 
@@ -117,7 +119,10 @@ def _foreign_namespace_first(kind: str) -> Any:
 
     def attack(client: APIClient, fake: FakeKube) -> tuple[Any, str]:
         name = f"web-{kind}"
-        fake.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"{TEAM_B}-{name}"}}, manager="kubectl")
+        fake.put(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"{TEAM_B}-{name}"}},
+            manager="kubectl",
+        )
         return submit(client, spec(name, {"res": RESOURCES[kind]})), name
 
     return attack
@@ -149,47 +154,109 @@ def _own_then(path: str, **parameters: Any) -> Any:
 def _environment_collision(client: APIClient, fake: FakeKube) -> tuple[Any, str]:
     """team B's environment `web-own`/`preview` and a new application `web-own-preview` compute the
     same namespace: the second claim is refused by the database."""
-    assert golden(client, "ephemeral-env", app_name="web-own", environment="preview", ttl="1h").status_code == 201
+    assert (
+        golden(client, "ephemeral-env", app_name="web-own", environment="preview", ttl="1h").status_code
+        == 201
+    )
     return submit(client, spec("web-own-preview")), "web-own-preview"
 
 
 CASES = [
     # The issue's own example: ephemeral-env as kube/system, and its teardown.
-    _case("ephemeral-env-kube-system", _path("ephemeral-env", app_name="kube", environment="system"), "refused 400"),
-    _case("ephemeral-env-teardown-kube-system", _path("ephemeral-env-teardown", app_name="kube", environment="system"), "refused 400"),
-    _case("ephemeral-env-team-a-app", _path("ephemeral-env", app_name=TEAM_A_APP, environment="preview"), "refused 400"),
-    _case("ephemeral-env-teardown-team-a-app", _path("ephemeral-env-teardown", app_name=TEAM_A_APP, environment="preview"), "refused 400"),
-    _case("ephemeral-env-teardown-unknown-env", _own_then("ephemeral-env-teardown", environment="system"), "refused 400"),
-    _case("ephemeral-env-default", _path("ephemeral-env", app_name="default", environment="x"), "refused 400"),
+    _case(
+        "ephemeral-env-kube-system",
+        _path("ephemeral-env", app_name="kube", environment="system"),
+        "refused 400",
+    ),
+    _case(
+        "ephemeral-env-teardown-kube-system",
+        _path("ephemeral-env-teardown", app_name="kube", environment="system"),
+        "refused 400",
+    ),
+    _case(
+        "ephemeral-env-team-a-app",
+        _path("ephemeral-env", app_name=TEAM_A_APP, environment="preview"),
+        "refused 400",
+    ),
+    _case(
+        "ephemeral-env-teardown-team-a-app",
+        _path("ephemeral-env-teardown", app_name=TEAM_A_APP, environment="preview"),
+        "refused 400",
+    ),
+    _case(
+        "ephemeral-env-teardown-unknown-env",
+        _own_then("ephemeral-env-teardown", environment="system"),
+        "refused 400",
+    ),
+    _case(
+        "ephemeral-env-default", _path("ephemeral-env", app_name="default", environment="x"), "refused 400"
+    ),
     _case("deploy-app-team-a", _path("deploy-app", app_name=TEAM_A_APP), "refused 400"),
     _case("deploy-app-kube-system", _path("deploy-app", app_name="kube-system"), "refused 400"),
     _case("deploy-app-release", _path("deploy-app", app_name="innominatus"), "refused 400"),
     _case("deploy-app-shared", _path("deploy-app", app_name="innominatus-shared"), "refused 400"),
-    _case("ephemeral-env-release", _path("ephemeral-env", app_name="innominatus", environment="preview"), "refused 400"),
+    _case(
+        "ephemeral-env-release",
+        _path("ephemeral-env", app_name="innominatus", environment="preview"),
+        "refused 400",
+    ),
     _case("undeploy-app-team-a", _path("undeploy-app", app_name=TEAM_A_APP), "refused 400"),
     _case("undeploy-app-kube-public", _path("undeploy-app", app_name="kube-public"), "refused 400"),
     _case("undeploy-app-default", _path("undeploy-app", app_name="default"), "refused 400"),
-    _case("db-lifecycle-team-a", _path("db-lifecycle", app_name=TEAM_A_APP, operation="backup"), "refused 400"),
-    _case("db-lifecycle-kube-system", _path("db-lifecycle", app_name="kube-system", operation="backup"), "refused 400"),
-    _case("db-lifecycle-shared", _path("db-lifecycle", app_name="innominatus-shared", operation="rotate-password"), "refused 400"),
+    _case(
+        "db-lifecycle-team-a", _path("db-lifecycle", app_name=TEAM_A_APP, operation="backup"), "refused 400"
+    ),
+    _case(
+        "db-lifecycle-kube-system",
+        _path("db-lifecycle", app_name="kube-system", operation="backup"),
+        "refused 400",
+    ),
+    _case(
+        "db-lifecycle-shared",
+        _path("db-lifecycle", app_name="innominatus-shared", operation="rotate-password"),
+        "refused 400",
+    ),
     # Application names that are, or collide with, namespaces that are not team B's.
     *[
         _case(f"app-named-{name}", _named(name), "refused 400")
-        for name in ("kube-system", "kube-public", "kube-node-lease", "default", "innominatus", "innominatus-shared")
+        for name in (
+            "kube-system",
+            "kube-public",
+            "kube-node-lease",
+            "default",
+            "innominatus",
+            "innominatus-shared",
+        )
     ],
     _case("app-named-like-team-a", _named(TEAM_A_APP), "refused 403"),
     _case("app-colliding-with-own-environment", _environment_collision, "refused 409"),
     # The namespace resource may not name a namespace outside team B's.
     *[
-        _case(f"namespace-param-{target}", _named("web-ns", {"ns": {"type": "namespace", "params": {"name": target}}}), "refused 400")
+        _case(
+            f"namespace-param-{target}",
+            _named("web-ns", {"ns": {"type": "namespace", "params": {"name": target}}}),
+            "refused 400",
+        )
         for target in ("kube-system", "default", "innominatus", TEAM_A_NAMESPACE, "innominatus-shared")
     ],
     # Every built-in resource type: under team A's application name, and into a namespace innominatus
     # does not own.
-    *[_case(f"{kind}-as-team-a-app", _named(TEAM_A_APP, {"res": declared}), "refused 403") for kind, declared in RESOURCES.items()],
-    *[_case(f"{kind}-into-foreign-namespace", _foreign_namespace_first(kind), "ownership") for kind in RESOURCES],
+    *[
+        _case(f"{kind}-as-team-a-app", _named(TEAM_A_APP, {"res": declared}), "refused 403")
+        for kind, declared in RESOURCES.items()
+    ],
+    *[
+        _case(f"{kind}-into-foreign-namespace", _foreign_namespace_first(kind), "ownership")
+        for kind in RESOURCES
+    ],
     # A link to team A's workload reads its Service: refused by ownership.
-    _case("service-port-to-team-a", _named("web-link", {"dep": {"type": "service-port", "params": {"workload": TEAM_A_APP, "port": "web"}}}), "ownership"),
+    _case(
+        "service-port-to-team-a",
+        _named(
+            "web-link", {"dep": {"type": "service-port", "params": {"workload": TEAM_A_APP, "port": "web"}}}
+        ),
+        "ownership",
+    ),
 ]
 
 

@@ -51,12 +51,23 @@ def test_created_objects_carry_the_owners_labels_and_a_second_apply_is_allowed(
     [
         ([namespace("kube-public")], "namespace kube-public exists and is not managed by innominatus"),
         ([configmap("x", "kube-system")], "namespace kube-system exists and is not managed by innominatus"),
-        ([configmap("innominatus-config", RELEASE_NAMESPACE)], "configmap innominatus/innominatus-config exists"),
+        (
+            [configmap("innominatus-config", RELEASE_NAMESPACE)],
+            "configmap innominatus/innominatus-config exists",
+        ),
         ([namespace(TEAM_A_NAMESPACE)], "is managed by innominatus for another team"),
-        ([configmap("new", TEAM_A_NAMESPACE)], "namespace team-a-shop exists and is managed by innominatus for another team"),
+        (
+            [configmap("new", TEAM_A_NAMESPACE)],
+            "namespace team-a-shop exists and is managed by innominatus for another team",
+        ),
         # A template cannot claim another owner: the step's labels win over the manifest's.
         (
-            [{**namespace(TEAM_A_NAMESPACE), "metadata": {"name": TEAM_A_NAMESPACE, "labels": {TEAM: "team-a", APPLICATION: "shop"}}}],
+            [
+                {
+                    **namespace(TEAM_A_NAMESPACE),
+                    "metadata": {"name": TEAM_A_NAMESPACE, "labels": {TEAM: "team-a", APPLICATION: "shop"}},
+                }
+            ],
             "for another team",
         ),
     ],
@@ -78,8 +89,26 @@ def test_foreign_or_unlabelled_objects_are_refused_and_left_alone(
     [
         ("delete", [namespace("kube-system")]),
         ("delete", [namespace(TEAM_A_NAMESPACE)]),
-        ("delete", [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shop-db", "namespace": TEAM_A_NAMESPACE}}]),
-        ("get", [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "innominatus-secrets", "namespace": RELEASE_NAMESPACE}}]),
+        (
+            "delete",
+            [
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": "shop-db", "namespace": TEAM_A_NAMESPACE},
+                }
+            ],
+        ),
+        (
+            "get",
+            [
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": "innominatus-secrets", "namespace": RELEASE_NAMESPACE},
+                }
+            ],
+        ),
     ],
 )
 def test_deletes_and_reads_of_objects_the_owner_does_not_own_are_refused(
@@ -95,13 +124,20 @@ def test_deletes_and_reads_of_objects_the_owner_does_not_own_are_refused(
 
 @pytest.mark.usefixtures("fake_kubeconfig")
 def test_an_environment_owns_only_its_own_namespace(fake_kube: FakeKube, tmp_path: Path) -> None:
-    assert run(tmp_path, {"manifests": [namespace("team-b-web-pr1")], "environment": "pr1"}).status == "completed"
+    assert (
+        run(tmp_path, {"manifests": [namespace("team-b-web-pr1")], "environment": "pr1"}).status
+        == "completed"
+    )
     assert run(tmp_path, {"manifests": [namespace("team-b-web")]}).status == "completed"
-    other = run(tmp_path, {"operation": "delete", "manifests": [namespace("team-b-web")], "environment": "pr1"})
+    other = run(
+        tmp_path, {"operation": "delete", "manifests": [namespace("team-b-web")], "environment": "pr1"}
+    )
     assert other.status == "failed" and "belongs to another environment" in other.error
     main = run(tmp_path, {"operation": "delete", "manifests": [namespace("team-b-web-pr1")]})
     assert main.status == "failed" and "belongs to environment pr1" in main.error
-    gone = run(tmp_path, {"operation": "delete", "manifests": [namespace("team-b-web-pr1")], "environment": "pr1"})
+    gone = run(
+        tmp_path, {"operation": "delete", "manifests": [namespace("team-b-web-pr1")], "environment": "pr1"}
+    )
     assert gone.status == "completed", gone.error
     assert fake_kube.get_object("Namespace", "team-b-web-pr1") is None
     assert fake_kube.get_object("Namespace", "team-b-web") is not None
