@@ -316,3 +316,24 @@ def test_an_ephemeral_environment_is_created_and_torn_down_as_its_applications_o
     assert fake_kube.get_object("Namespace", "team-b-web-own-pr-7") is None
     after = fake_kube.snapshot()
     assert [key for key, value in before.items() if after.get(key) != value] == []
+
+
+def test_deleting_an_application_never_deletes_a_namespace_it_no_longer_owns(
+    make_user: Any, fake_kube: FakeKube
+) -> None:
+    client = APIClient()
+    client.force_authenticate(make_user("bob", team=TEAM_B))
+    assert submit(client, spec("web-gone")).status_code == 201
+    deployed = WorkflowExecution.objects.get(app_name="web-gone")
+    assert deployed.status == ExecutionStatus.COMPLETED, failure_report(deployed)
+    # Someone hands the namespace to another owner behind innominatus's back.
+    fake_kube.store.delete(fake_kube.resource_type("Namespace"), None, "team-b-web-gone")
+    fake_kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b-web-gone"}}, manager="kubectl")
+    before = not_team_b(fake_kube)
+
+    assert client.delete("/api/applications/web-gone").status_code == 204
+    undeploy = WorkflowExecution.objects.filter(app_name="web-gone", trigger="delete").get()
+    assert undeploy.status == ExecutionStatus.FAILED
+    assert "namespace team-b-web-gone exists and is not managed by innominatus" in undeploy.error_message
+    after = fake_kube.snapshot()
+    assert [key for key, value in before.items() if after.get(key) != value] == []
