@@ -11,7 +11,7 @@ from innominatus.accounts.access import default_team_for, team_filter
 from workflows.engine.durations import parse_duration
 from workflows.engine.errors import Problem, WorkflowValidationError
 from workflows.engine.parameters import validate_parameters
-from workflows.goldenpaths.catalog import GoldenPath, get_golden_path
+from workflows.goldenpaths.catalog import GoldenPath, get_golden_path, golden_paths
 from workflows.models import Application, EphemeralEnvironment, NamespaceClaim, WorkflowExecution
 from workflows.services.executions import launch_execution
 from workflows.services.namespaces import check_not_reserved, claim_namespace, namespace_name
@@ -68,9 +68,10 @@ def launch_golden_path(*, name: str, parameters: dict[str, Any], user: Any) -> W
 
 
 def _bind_environment(path: GoldenPath, values: dict[str, Any], application: Application | None) -> None:
-    """An `environment` parameter names an environment of an existing application of the caller's
-    team: a TTL path claims its namespace (400 reserved, 409 taken); any other path needs one claimed."""
-    if "environment" not in values:
+    """The `environment` of a TTL path, or of its teardown, is one of an existing application of the
+    caller's team: the TTL path claims its namespace (400 reserved, 409 taken), the teardown needs it."""
+    teardown = any(other.teardown == path.name for other in golden_paths().values())
+    if "environment" not in values or not (path.ttl_parameter or teardown):
         return
     environment = str(values.get("environment") or "")
     key = "app_name" if "app_name" in values else "application"

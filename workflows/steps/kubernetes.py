@@ -240,25 +240,20 @@ class KubernetesStep(Step):
     ) -> StepResult:
         deleted: list[dict[str, Any]] = []
         # Ownership of every object is checked before the first one goes: a refusal deletes nothing.
-        if owner is not None:
-            for manifest in manifests:
-                ref = object_ref(manifest, namespace)
-                live = adapter.get(str(manifest["apiVersion"]), ref["kind"], ref["name"], ref["namespace"])
-                problem = ownership_problem(live, _for_kind(owner, ref["kind"])) if live else ""
-                if problem:
-                    ctx.log(f"kubernetes delete refused: {problem}", "system")
-                    return StepResult.fail(f"kubernetes delete refused: {problem}")
+        for manifest in manifests:
+            problem = _delete_refusal(adapter, manifest, namespace, owner)
+            if problem:
+                ctx.log(f"kubernetes delete refused: {problem}", "system")
+                return StepResult.fail(f"kubernetes delete refused: {problem}")
         # Reverse apply order: routes and workloads go before what they use; namespaces last.
         for manifest in reversed(manifests):
             ctx.raise_if_stopped()
             ref = object_ref(manifest, namespace)
-            if owner is not None:
-                # Re-read just before the delete: the object may have been replaced since the check.
-                live = adapter.get(str(manifest["apiVersion"]), ref["kind"], ref["name"], ref["namespace"])
-                problem = ownership_problem(live, _for_kind(owner, ref["kind"])) if live else ""
-                if problem:
-                    ctx.log(f"kubernetes delete refused: {problem}", "system")
-                    return StepResult.fail(f"kubernetes delete refused: {problem}", objects=deleted)
+            # Checked again just before the delete: the object may have been replaced meanwhile.
+            problem = _delete_refusal(adapter, manifest, namespace, owner)
+            if problem:
+                ctx.log(f"kubernetes delete refused: {problem}", "system")
+                return StepResult.fail(f"kubernetes delete refused: {problem}", objects=deleted)
             gone = adapter.delete(str(manifest["apiVersion"]), ref["kind"], ref["name"], ref["namespace"])
             ctx.log(f"deleted {describe(ref)}" if gone else f"{describe(ref)} was already gone", "system")
             deleted.append({**ref, "deleted": gone})
@@ -318,6 +313,17 @@ def _stamped(manifest: Mapping[str, Any], owner: Owner, execution_id: str) -> di
         kind == "Namespace" and (manifest.get("metadata") or {}).get("name") in owner.platform_namespaces
     )
     return stamp(manifest, _for_kind(owner, kind), execution_id=execution_id, platform=platform)
+
+
+def _delete_refusal(
+    adapter: KubeAdapter, manifest: Mapping[str, Any], namespace: str | None, owner: Owner | None
+) -> str:
+    """Why the live object of `manifest` must not be deleted; '' when it may (or is gone)."""
+    if owner is None:
+        return ""
+    ref = object_ref(manifest, namespace)
+    live = adapter.get(str(manifest["apiVersion"]), ref["kind"], ref["name"], ref["namespace"])
+    return ownership_problem(live, _for_kind(owner, ref["kind"])) if live else ""
 
 
 def _refusal(

@@ -41,7 +41,12 @@ def problem_paths(response: Any) -> list[str]:
 def test_the_namespace_is_derived_from_team_and_application_and_stored(api: APIClient) -> None:
     assert post(api, spec("shop")).status_code == 201
     claim = NamespaceClaim.objects.get()
-    assert (claim.name, claim.app_name, claim.environment, claim.team.name) == ("team-a-shop", "shop", "", "team-a")
+    assert (claim.name, claim.app_name, claim.environment, claim.team.name) == (
+        "team-a-shop",
+        "shop",
+        "",
+        "team-a",
+    )
 
 
 def test_a_namespace_another_application_holds_is_a_conflict_decided_by_the_database(
@@ -60,7 +65,9 @@ def test_a_namespace_another_application_holds_is_a_conflict_decided_by_the_data
     assert NamespaceClaim.objects.get(name="team-a-bb-cc").app_name == "cc"
 
 
-@pytest.mark.parametrize("name", ["kube-system", "kube-anything", "default", "innominatus", "innominatus-shared"])
+@pytest.mark.parametrize(
+    "name", ["kube-system", "kube-anything", "default", "innominatus", "innominatus-shared"]
+)
 def test_reserved_names_are_refused_with_the_path(api: APIClient, name: str) -> None:
     response = post(api, spec(name))
     assert response.status_code == 400
@@ -99,7 +106,12 @@ def test_the_namespace_resource_may_only_name_a_namespace_of_the_team(api: APICl
         assert response.status_code == 400
         assert problem_paths(response) == ["resources.extra.params.name"]
         assert path in response.json()["detail"]
-    assert post(api, spec("web", {"extra": {"type": "namespace", "params": {"name": "team-a-jobs"}}})).status_code == 201
+    assert (
+        post(
+            api, spec("web", {"extra": {"type": "namespace", "params": {"name": "team-a-jobs"}}})
+        ).status_code
+        == 201
+    )
 
 
 def test_applications_from_before_claims_keep_their_namespace() -> None:

@@ -328,7 +328,9 @@ def test_deleting_an_application_never_deletes_a_namespace_it_no_longer_owns(
     assert deployed.status == ExecutionStatus.COMPLETED, failure_report(deployed)
     # Someone hands the namespace to another owner behind innominatus's back.
     fake_kube.store.delete(fake_kube.resource_type("Namespace"), None, "team-b-web-gone")
-    fake_kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b-web-gone"}}, manager="kubectl")
+    fake_kube.put(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b-web-gone"}}, manager="kubectl"
+    )
     before = not_team_b(fake_kube)
 
     assert client.delete("/api/applications/web-gone").status_code == 204
