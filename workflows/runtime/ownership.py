@@ -16,6 +16,8 @@ ENVIRONMENT = "innominatus.io/environment"
 RESOURCE_UID = "innominatus.io/resource-uid"
 # A namespace innominatus keeps for the whole platform (shared resources); no team owns it.
 PLATFORM = "innominatus.io/platform"
+# What objects applied before ownership labels carry: the application's (globally unique) name.
+LEGACY_APPLICATION = "innominatus.dev/app"
 # Annotations for people reading the object: which execution last applied it.
 EXECUTION = "innominatus.io/execution"
 
@@ -85,11 +87,18 @@ def ownership_problem(
     if labels.get(MANAGED_BY) != MANAGER:
         return f"{what} exists and is not managed by innominatus"
     if platform:
-        if labels.get(PLATFORM) == "true":
+        # One made before ownership labels (no team) is adopted as the platform's.
+        if labels.get(PLATFORM) == "true" or TEAM not in labels:
             return ""
         return f"{what} exists and is not the platform namespace innominatus manages"
     if labels.get(PLATFORM) == "true":
         return f"{what} is a platform namespace, not owned by {owner.describe()}"
+    if TEAM not in labels:
+        legacy = labels.get(LEGACY_APPLICATION, "")
+        if legacy and legacy == owner.application and not owner.environment:
+            # Applied for this application before ownership labels existed: adopted, labelled now.
+            return ""
+        return f"{what} exists without an owning team (application {legacy or '?'}), not {owner.describe()}"
     if labels.get(TEAM, "") != owner.team:
         return f"{what} exists and is managed by innominatus for another team, not {owner.describe()}"
     if read:

@@ -26,6 +26,7 @@ TEAM_B = "team-b"
 OWNERSHIP_MESSAGES = (
     "is not managed by innominatus",
     "managed by innominatus for another team",
+    "without an owning team",
     "belongs to another application",
     "belongs to another environment",
 )

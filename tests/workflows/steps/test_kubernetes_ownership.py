@@ -153,3 +153,17 @@ def test_the_platform_namespace_holds_every_teams_objects_but_not_their_objects_
     assert run(tmp_path, {"manifests": [namespace("innominatus-shared")]}, owner=team_a).status == "completed"
     refused = run(tmp_path, {"manifests": [configmap("b-cache", "innominatus-shared")]}, owner=team_a)
     assert refused.status == "failed" and "for another team" in refused.error
+
+
+@pytest.mark.usefixtures("fake_kubeconfig")
+def test_objects_applied_before_ownership_labels_are_adopted_by_their_application_only(
+    fake_kube: FakeKube, tmp_path: Path
+) -> None:
+    legacy = {"app.kubernetes.io/managed-by": "innominatus", "innominatus.dev/app": "web"}
+    fake_kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web", "labels": legacy}})
+    other = Owner(team="team-b", application="api")
+    refused = run(tmp_path, {"manifests": [namespace("web")]}, owner=other)
+    assert refused.status == "failed" and "namespace web exists without an owning team" in refused.error
+    assert run(tmp_path, {"manifests": [namespace("web")]}).status == "completed"
+    labels = fake_kube.get_object("Namespace", "web")["metadata"]["labels"]
+    assert (labels[TEAM], labels[APPLICATION]) == ("team-b", "web")
