@@ -248,6 +248,10 @@ STEP_LEASE_SECONDS = env.int("STEP_LEASE_SECONDS", 30, minimum=5)
 REAPER_INTERVAL_SECONDS = env.int("REAPER_INTERVAL_SECONDS", 15, minimum=1)
 STEP_WORK_ROOT = Path(env.str("STEP_WORK_ROOT", str(DATA_DIR / "work")))
 ADMIN_CONFIG = env.str("ADMIN_CONFIG", "/etc/innominatus/admin-config.yaml")
+# The namespace innominatus itself runs in (the chart sets POD_NAMESPACE): never an application's.
+RELEASE_NAMESPACE = env.str("RELEASE_NAMESPACE", env.str("POD_NAMESPACE", "innominatus"))
+# More namespace names or `prefix*` patterns no application may use (comma-separated).
+RESERVED_NAMESPACES = env.list("RESERVED_NAMESPACES")
 
 LOG_LEVEL = env.choice("LOG_LEVEL", "info", {"debug", "info", "warning", "error", "critical"}).upper()
 LOG_FORMAT = env.choice("LOG_FORMAT", "json", {"json", "console"})

@@ -179,6 +179,10 @@ as 3.1536e+07, so whole numbers are printed as integers. */}}
   valueFrom:
     fieldRef:
       fieldPath: metadata.namespace
+{{- with $v.config.reservedNamespaces }}
+- name: RESERVED_NAMESPACES
+  value: {{ join "," . | quote }}
+{{- end }}
 # The root filesystem is read-only: git, terraform and Python caches write below HOME.
 - name: HOME
   value: /tmp

@@ -57,6 +57,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     _rt("v1", "persistentvolumeclaims", "PersistentVolumeClaim", short_names=("pvc",), has_status=True),
     _rt("v1", "persistentvolumes", "PersistentVolume", namespaced=False, short_names=("pv",)),
     _rt("v1", "pods", "Pod", short_names=("po",), has_status=True),
+    _rt("v1", "resourcequotas", "ResourceQuota", short_names=("quota",), has_status=True),
+    _rt("v1", "limitranges", "LimitRange", short_names=("limits",)),
     _rt("apps/v1", "deployments", "Deployment", short_names=("deploy",), has_status=True),
     _rt("apps/v1", "statefulsets", "StatefulSet", short_names=("sts",), has_status=True),
     _rt("apps/v1", "daemonsets", "DaemonSet", short_names=("ds",), has_status=True),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .cluster import seed_objects
 from .discovery import Catalogue, ResourceType
 from .server import Fault, RequestRecord, ServerState, start_server
 from .store import Store
@@ -35,10 +37,15 @@ def write_kubeconfig(
 class FakeKube:
     """A running fake cluster. `url` is its address; `store` holds every object."""
 
-    def __init__(self, *, token: str = "fake-token", rollout_delay: float = 0.2) -> None:
+    def __init__(
+        self, *, token: str = "fake-token", rollout_delay: float = 0.2, realistic: bool = True
+    ) -> None:
         self.catalogue = Catalogue()
         self.store = Store(self.catalogue)
         self.store.rollout_delay = rollout_delay
+        if realistic:
+            for manifest in seed_objects():
+                self.put(manifest, manager="kube-apiserver")
         self.token = token
         self.state = ServerState(self.catalogue, self.store, token=token)
         self._server, _, self._stop = start_server(self.state)
@@ -125,6 +132,18 @@ class FakeKube:
                     continue
                 found.append(self.store.view(entry))
             return found
+
+    def snapshot(self) -> dict[str, bytes]:
+        """Every stored object (as stored, with its field managers) as canonical JSON bytes, by
+        `kind namespace/name`, to compare before and after. Status the server derives from the clock
+        (rollout progress) is not stored, so only writes change a snapshot."""
+        with self.store.lock:
+            return {
+                f"{entry.rt.kind} {key[2]}/{key[3]}": json.dumps(
+                    [entry.obj, entry.applied, entry.updaters], sort_keys=True, separators=(",", ":")
+                ).encode()
+                for key, entry in self.store.entries.items()
+            }
 
     def managers(self, kind: str, name: str, namespace: str | None = None) -> dict[str, str]:
         """Field managers of an object mapped to their operation (Apply or Update)."""

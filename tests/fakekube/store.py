@@ -28,6 +28,7 @@ from .workloads import WORKLOAD_KINDS, Phase, workload_status
 
 Key = tuple[str, str, str, str]  # group, plural, namespace ("" when cluster-scoped), name
 SEED_NAMESPACES = ("default", "kube-system", "kube-public")
+NAME_LABEL = "kubernetes.io/metadata.name"
 
 
 class ApiError(Exception):
@@ -195,8 +196,10 @@ class Store:
             generation=1,
         )
         metadata.pop("managedFields", None)
-        if rt.kind == "Namespace":
+        if rt.kind == "Namespace" and not rt.group:
             body["status"] = {"phase": "Active"}
+            # As the real API server (1.21+): every namespace carries its name as an immutable label.
+            metadata["labels"] = {**(metadata.get("labels") or {}), NAME_LABEL: metadata["name"]}
         entry = Entry(rt, body)
         (entry.applied if applied else entry.updaters)[manager] = _config_of(body)
         entry.times[manager] = metadata["creationTimestamp"]
@@ -210,6 +213,8 @@ class Store:
             if attr in old["metadata"]:
                 metadata[attr] = old["metadata"][attr]
         metadata.pop("managedFields", None)
+        if entry.rt.kind == "Namespace" and not entry.rt.group:
+            metadata["labels"] = {**(metadata.get("labels") or {}), NAME_LABEL: metadata["name"]}
         generation = int(old["metadata"].get("generation") or 1)
         if _spec_of(new_obj) != _spec_of(old):
             generation += 1
@@ -342,6 +347,14 @@ class Store:
         """Remove an object; deleting a Namespace removes everything in it."""
         with self.lock:
             entry = self.get_entry(rt, namespace, name)
+            if rt.kind == "Namespace" and not rt.group and name in SEED_NAMESPACES:
+                details = {"name": name, "kind": "namespaces"}
+                raise ApiError(
+                    403,
+                    "Forbidden",
+                    f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                    details,
+                )
             obj = self.view(entry)
             del self.entries[self.key(rt, namespace, name)]
             if rt.kind == "Namespace" and not rt.group:

@@ -17,6 +17,7 @@ from kubernetes.client.rest import ApiException
 from kubernetes.dynamic import DynamicClient
 
 from tests.fakekube import FakeKube
+from tests.fakekube.cluster import RELEASE_NAMESPACE, TEAM_A_NAMESPACE
 from tests.fakekube.fields import merge_patch, parse_selector, selector_matches
 from workflows.runtime.kube import KubeAdapter
 
@@ -206,7 +207,7 @@ def test_list_filters_by_label_selector_and_namespace(fake_kube: FakeKube, api: 
     assert names(label_selector="app=x") == ["a", "c"]
     assert names(namespace="default", label_selector="app=x") == ["a"]
     assert names(label_selector="app in (x,y),!tier") == ["b", "c"]
-    assert names(label_selector="app!=x") == ["b"]
+    assert names(namespace="default", label_selector="app!=x") == ["b"]
     assert names(namespace="default", field_selector="metadata.name=b") == ["b"]
 
 
@@ -217,7 +218,7 @@ def test_deleting_a_namespace_removes_everything_in_it(fake_kube: FakeKube, api:
     core.create_namespaced_config_map("default", {"metadata": {"name": "kept"}})
     core.delete_namespace("doomed")
     assert fake_kube.objects(namespace="doomed") == []
-    assert [o["metadata"]["name"] for o in fake_kube.objects("ConfigMap")] == ["kept"]
+    assert [o["metadata"]["name"] for o in fake_kube.objects("ConfigMap", "default")] == ["kept"]
 
 
 def test_deployment_status_progresses_after_the_rollout_delay(
@@ -280,3 +281,34 @@ def test_selector_and_merge_helpers() -> None:
         "a": {"b": 1},
         "l": [2],
     }
+
+
+def test_the_cluster_starts_realistic(fake_kube: FakeKube, api: k8s.ApiClient) -> None:
+    core = k8s.CoreV1Api(api)
+    namespaces = {ns.metadata.name: ns.metadata.labels for ns in core.list_namespace().items}
+    assert {"default", "kube-system", "kube-public", RELEASE_NAMESPACE, TEAM_A_NAMESPACE} <= set(namespaces)
+    assert namespaces["kube-system"]["kubernetes.io/metadata.name"] == "kube-system"
+    assert namespaces[TEAM_A_NAMESPACE]["innominatus.io/team"] == "team-a"
+    secret = core.read_namespaced_secret("innominatus-secrets", RELEASE_NAMESPACE)
+    assert secret.metadata.labels["app.kubernetes.io/managed-by"] == "Helm"
+    assert fake_kube.get_object("Deployment", "shop", TEAM_A_NAMESPACE) is not None
+
+
+@pytest.mark.parametrize("name", ["default", "kube-system", "kube-public"])
+def test_kubernetes_own_namespaces_may_not_be_deleted(
+    fake_kube: FakeKube, api: k8s.ApiClient, name: str
+) -> None:
+    with pytest.raises(ApiException) as caught:
+        k8s.CoreV1Api(api).delete_namespace(name)
+    assert caught.value.status == 403
+    assert "may not be deleted" in json.loads(caught.value.body)["message"]
+    assert fake_kube.get_object("Namespace", name) is not None
+
+
+def test_a_snapshot_changes_only_when_an_object_does(fake_kube: FakeKube, api: k8s.ApiClient) -> None:
+    before = fake_kube.snapshot()
+    k8s.CoreV1Api(api).read_namespaced_config_map("coredns", "kube-system")
+    assert fake_kube.snapshot() == before
+    k8s.CoreV1Api(api).patch_namespaced_config_map("coredns", "kube-system", {"data": {"x": "y"}})
+    after = fake_kube.snapshot()
+    assert [key for key in before if before[key] != after[key]] == ["ConfigMap kube-system/coredns"]

@@ -57,7 +57,7 @@ class WorkflowExecution(models.Model):
         help_text="The execution this one retries.",
     )
     trigger = models.CharField(
-        max_length=32, default="api", help_text="What started it: api, spec, golden-path, …"
+        max_length=255, default="api", help_text="What started it: api, spec, golden-path, …"
     )
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -10,6 +10,7 @@ deploy:
   sharedNamespace: innominatus-shared
   ingressClassName: nginx        # route resources (empty: the cluster default)
   storageClassName: ""           # volumes and databases (empty: the cluster default)
+  reservedNamespaces: [monitoring, "ingress-*"]  # never an application's namespace
 environment:                     # values of `type: environment` resources
   LOG_LEVEL: info
 ```
@@ -45,6 +46,8 @@ class PlatformConfig:
     ingress_class: str = ""
     storage_class: str = ""
     environment: dict[str, str] = field(default_factory=dict)
+    # Namespace names (or `prefix*` patterns) no application may use, besides the built-in ones.
+    reserved_namespaces: tuple[str, ...] = ()
 
 
 def _fail(message: str) -> ImproperlyConfigured:
@@ -77,6 +80,16 @@ def _text(section: Mapping[str, Any], key: str, default: str, pattern: re.Patter
     return value
 
 
+def _reserved(raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(
+        isinstance(item, str) and LABEL.match(item.removesuffix("*").rstrip("-") or "x") for item in raw
+    ):
+        raise _fail("deploy.reservedNamespaces must be a list of namespace names or `prefix*` patterns")
+    return tuple(raw)
+
+
 def parse(document: Any, base: Path) -> PlatformConfig:
     """The platform configuration of a parsed admin-config document."""
     if document is None:
@@ -100,6 +113,7 @@ def parse(document: Any, base: Path) -> PlatformConfig:
         ingress_class=_text(deploy, "ingressClassName", ""),
         storage_class=_text(deploy, "storageClassName", ""),
         environment={key: str(value) for key, value in environment.items()},
+        reserved_namespaces=_reserved(deploy.get("reservedNamespaces")),
     )
 
 

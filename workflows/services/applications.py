@@ -19,6 +19,12 @@ from workflows.providers.policies import image_allowed, tenancy_policy
 from workflows.providers.registry import current_registry
 from workflows.score import IngestResult, ScoreValidationError, ingest
 from workflows.services.deployments import launch_deploy, launch_undeploy
+from workflows.services.namespaces import (
+    check_not_reserved,
+    check_resource_namespaces,
+    claim_namespace,
+    namespace_name,
+)
 from workflows.services.previews import preview_deploy
 from workflows.services.tenancy import tenancy_problems
 
@@ -113,8 +119,12 @@ def submit_spec(
         if application is None:
             owner = team_for_write(user, team)
             _check_tenancy(result, owner)
+            namespace = namespace_name(owner.name, name)
+            # Neither the name (which people read as a namespace) nor the namespace may be reserved.
+            check_not_reserved(name, "metadata.name")
+            check_not_reserved(namespace, "metadata.name")
             if dry_run:
-                preview = preview_deploy(application=None, result=result, app_name=name)
+                preview = preview_deploy(application=None, result=result, app_name=name, namespace=namespace)
                 transaction.set_rollback(True)
                 return SubmitResult(
                     plan=_plan(name, owner.name, result, None, None, existed=False),
@@ -130,11 +140,15 @@ def submit_spec(
             assert application is not None
         _check_may_submit(user, application, team)
         _check_tenancy(result, application.team)
+        claim = claim_namespace(application=application, path="metadata.name")
+        check_resource_namespaces(result.spec, application.team.name)
         current = _current_revision(application)
         plan = _plan(name, application.team.name, result, application, current, existed=existed)
         if dry_run:
             # The preview reconciles resources inside this transaction, which is rolled back.
-            preview = preview_deploy(application=application, result=result, app_name=name)
+            preview = preview_deploy(
+                application=application, result=result, app_name=name, namespace=claim.name
+            )
             transaction.set_rollback(True)
             return SubmitResult(
                 plan=plan,

@@ -4,6 +4,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from workflows.models import StepExecution, WorkflowExecution
+from workflows.services.namespaces import NamespacesView
 from workflows.services.reconcile import live_bindings
 
 
@@ -50,7 +51,12 @@ def step_view(step: StepExecution) -> dict[str, Any]:
 
 def app_view(execution: WorkflowExecution) -> dict[str, Any]:
     """What templates see of the application an execution belongs to."""
-    view: dict[str, Any] = {"name": execution.app_name}
+    # `app.namespaces[<environment>]` ("" for the main one): what golden paths name namespaces by,
+    # never a parameter the caller could point at another team's namespace.
+    view: dict[str, Any] = {
+        "name": execution.app_name,
+        "namespaces": NamespacesView(execution.app_name, execution.team_id),
+    }
     revision = execution.revision
     if revision is not None:
         view["revision"] = revision.number

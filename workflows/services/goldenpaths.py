@@ -12,9 +12,10 @@ from innominatus.problems import Conflict
 from workflows.engine.durations import parse_duration
 from workflows.engine.errors import Problem, WorkflowValidationError
 from workflows.engine.parameters import validate_parameters
-from workflows.goldenpaths.catalog import GoldenPath, get_golden_path
-from workflows.models import Application, EphemeralEnvironment, WorkflowExecution
+from workflows.goldenpaths.catalog import GoldenPath, get_golden_path, golden_paths
+from workflows.models import Application, EphemeralEnvironment, NamespaceClaim, WorkflowExecution
 from workflows.services.executions import launch_execution
+from workflows.services.namespaces import check_not_reserved, claim_namespace, namespace_name
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +78,12 @@ def launch_golden_path(
         owner = application.team
     else:
         owner = team_for_write(user, team)
+        if values.get("app_name"):
+            # A run for a new application may not spell a namespace innominatus never touches.
+            check_not_reserved(app_name, "parameters.app_name")
+            check_not_reserved(namespace_name(owner.name, app_name), "parameters.app_name")
     with transaction.atomic():
+        _bind_environment(path, values, application)
         execution = launch_execution(
             definition=path.workflow,
             app_name=app_name,
@@ -91,6 +97,33 @@ def launch_golden_path(
         if path.ttl_parameter:
             _register_ephemeral(path, values, execution)
     return execution
+
+
+def _bind_environment(path: GoldenPath, values: dict[str, Any], application: Application | None) -> None:
+    """The `environment` of a TTL path, or of its teardown, is one of an existing application of the
+    caller's team: the TTL path claims its namespace (400 reserved, 409 taken), the teardown needs it."""
+    teardown = any(other.teardown == path.name for other in golden_paths().values())
+    if "environment" not in values or not (path.ttl_parameter or teardown):
+        return
+    environment = str(values.get("environment") or "")
+    key = "app_name" if "app_name" in values else "application"
+    if application is None:
+        raise WorkflowValidationError(
+            [Problem(f"parameters.{key}", "environments belong to an existing application", "not-found")]
+        )
+    if path.ttl_parameter:
+        claim_namespace(application=application, environment=environment, path="parameters.environment")
+        return
+    if not NamespaceClaim.objects.filter(application=application, environment=environment).exists():
+        raise WorkflowValidationError(
+            [
+                Problem(
+                    "parameters.environment",
+                    f"application {application.name!r} has no environment {environment!r}",
+                    "not-found",
+                )
+            ]
+        )
 
 
 def _register_ephemeral(path: GoldenPath, values: dict[str, Any], execution: WorkflowExecution) -> None:

@@ -16,7 +16,7 @@ from workflows.score import IngestResult
 from workflows.score.manifests import RenderError, WorkloadInput, render_workload
 from workflows.services import reconcile
 from workflows.services.diffing import canonical_yaml
-from workflows.services.resource_values import app_namespace, instance_values
+from workflows.services.resource_values import instance_values
 
 READY = frozenset({ResourceState.ACTIVE, ResourceState.UPDATING, ResourceState.DEGRADED})
 
@@ -66,14 +66,15 @@ def _resources(
     return actions, outputs
 
 
-def preview_deploy(*, application: Application | None, result: IngestResult, app_name: str) -> dict[str, Any]:
+def preview_deploy(
+    *, application: Application | None, result: IngestResult, app_name: str, namespace: str
+) -> dict[str, Any]:
     """The plan of deploying `result`; runs inside a transaction that the caller rolls back."""
     registry = current_registry()
     spec = result.spec
     actions, outputs = _resources(application, spec, registry)
     for action in actions:
         action["provider"] = registry.owners.get(action["type"], "")
-    namespace = app_namespace(app_name)
     secret_keys = {item["name"]: _secret_keys(registry, item["type"]) for item in actions}
     highest = application.revisions.aggregate(highest=Max("number"))["highest"] if application else None
     problems: list[str] = []

@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from workflows.choices import ResourceScope, ResourceState
-from workflows.models import ResourceInstance
+from workflows.models import NamespaceClaim, ResourceInstance
 from workflows.providers.config import platform_config
 from workflows.providers.model import GeneratedValue, TypeCapability
 from workflows.score import build_resolver, find_placeholders, substitute_all
@@ -22,8 +22,14 @@ READABLE_STATES = frozenset({ResourceState.ACTIVE, ResourceState.UPDATING, Resou
 
 
 def app_namespace(app_name: str) -> str:
-    """The namespace an application's workload (and its private resources) live in."""
-    return k8s_name(platform_config().namespace_prefix + app_name)
+    """The namespace an application's workload (and its private resources) live in: its claim
+    (workflows/services/namespaces.py), or for an application from before claims, <prefix><name>."""
+    claimed = (
+        NamespaceClaim.objects.filter(app_name=app_name, environment="")
+        .values_list("name", flat=True)
+        .first()
+    )
+    return claimed or k8s_name(platform_config().namespace_prefix + app_name)
 
 
 def team_shared_namespace(team: str) -> str:

@@ -24,6 +24,7 @@ from workflows.services import leases, scheduler, steprows
 from workflows.services.context import context_steps, execution_context, reread_steps
 from workflows.services.leases import worker_identity
 from workflows.services.monitor import Watch, companion
+from workflows.services.namespaces import execution_owner
 from workflows.services.resources import ExecutionResourceOps
 from workflows.services.secrets import execution_secrets
 from workflows.services.steplog import StepLogWriter
@@ -81,7 +82,9 @@ def _claim_from_queue(step_id: int, owner: str) -> Claimed | None:
     execution_id = leases.claim(step_id, owner)
     if execution_id is None:
         return None
-    execution = WorkflowExecution.objects.select_related("revision", "application").get(pk=execution_id)
+    execution = WorkflowExecution.objects.select_related("revision", "application", "team").get(
+        pk=execution_id
+    )
     steps = context_steps(execution)
     step = next(row for row in steps if row.pk == step_id)
     return Claimed(step, execution, WorkflowDefinition.from_dict(execution.definition), steps)
@@ -157,6 +160,7 @@ def _attempt(claimed: Claimed, step_def: StepDefinition, owner: str, writer: Ste
         app=context["app"],
         resources=context["resources"],
         resource_ops=ExecutionResourceOps(execution),
+        owner=execution_owner(execution),
     )
     companion().watch(watch)
     try:

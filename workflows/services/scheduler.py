@@ -115,7 +115,7 @@ def advance(
     with transaction.atomic(savepoint=False):
         execution = locked or (
             WorkflowExecution.objects.select_for_update(of=("self",))
-            .select_related("revision", "application")
+            .select_related("revision", "application", "team")
             .get(pk=execution_id)
         )
         if execution.is_terminal:

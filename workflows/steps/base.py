@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
 from workflows.redaction import redact
+from workflows.runtime.ownership import Owner
 
 StepOutcome = Literal["completed", "failed"]
 
@@ -181,6 +182,9 @@ class StepContext:
     started_monotonic: float = field(default_factory=time.monotonic)
     # Resource and deployment bookkeeping, supplied by the runtime (None outside an execution).
     resource_ops: ResourceOps | None = None
+    # The team and application whose cluster objects the step may create and change (None outside an
+    # execution); see workflows/runtime/ownership.py.
+    owner: Owner | None = None
 
     def remaining(self) -> float | None:
         """Seconds left before the step's timeout, or None when it has none."""

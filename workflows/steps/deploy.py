@@ -74,6 +74,7 @@ class DeployStep(Step):
             log=log,
             check_stop=ctx.check_stop,
             secrets=ctx.secrets,
+            owner=ctx.owner,
         )
         return KubernetesStep().run(sub)
 

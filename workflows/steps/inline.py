@@ -102,6 +102,7 @@ class InlineRun:
             secrets=self.ctx.secrets,
             app=self.ctx.app,
             resources=self.ctx.resources,
+            owner=self.ctx.owner,
         )
 
     def run_step(self, step: StepDefinition) -> StepResult:

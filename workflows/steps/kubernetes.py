@@ -10,6 +10,13 @@ Configuration:
 - `kubeconfig`: explicit kubeconfig path; otherwise KUBECONFIG or the in-cluster service account.
 - `missing_ok` (get): a missing object is reported, not a failure.
 - `kubernetes_version`, `require_schema`: how manifests are validated before anything is sent.
+- `environment`: the environment of the application the objects belong to (ephemeral environments).
+
+Inside an execution every applied object carries the ownership labels of the execution's team and
+application (workflows/runtime/ownership.py). Before an apply or a delete the live object is read: one
+that exists and is not owned by the same team and application (or environment) fails the step with a
+message naming it, and nothing is sent; so is an object in a namespace that innominatus does not own
+for them.
 
 With no cluster configured, or `render_only: true`, the manifests are still parsed and validated,
 nothing is sent, and the step completes with `applied: false` and the reason. Secret contents
@@ -19,6 +26,7 @@ are never logged or returned: log lines and outputs name objects by kind and nam
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from workflows.engine.durations import parse_duration
@@ -26,6 +34,7 @@ from workflows.runtime.cluster import cluster_status
 from workflows.runtime.errors import KubeError
 from workflows.runtime.kube import KubeAdapter, connect
 from workflows.runtime.manifests import apply_order, describe, object_ref, parse_manifests
+from workflows.runtime.ownership import Owner, ownership_problem, stamp
 from workflows.runtime.rollout import ROLLOUT_KINDS
 from workflows.runtime.validation import check_manifest
 from workflows.score.pod_security import POD_SECURITY_LABELS
@@ -82,7 +91,7 @@ class KubernetesStep(Step):
             textual = isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no")
             if value is not None and not isinstance(value, bool) and not _templated(value) and not textual:
                 problems.append(f"config.{key} must be true or false")
-        for key in ("namespace", "kubeconfig", "kubernetes_version"):
+        for key in ("namespace", "kubeconfig", "kubernetes_version", "environment"):
             if config.get(key) is not None and not isinstance(config.get(key), str):
                 problems.append(f"config.{key} must be a string")
         return problems
@@ -125,13 +134,20 @@ class KubernetesStep(Step):
                 applied=False, render_only=True, reason=reason, operation=operation, objects=planned
             )
 
+        owner = _owner(ctx)
         try:
             adapter = connect(config.get("kubeconfig") or None)
             if operation == "apply":
+                if owner is not None:
+                    manifests = [_stamped(m, owner, ctx.execution_id) for m in manifests]
+                refused = _refusal(adapter, manifests, namespace, owner)
+                if refused:
+                    ctx.log(f"kubernetes apply refused: {refused}", "system")
+                    return StepResult.fail(f"kubernetes apply refused: {refused}")
                 return self._apply(ctx, adapter, manifests, namespace)
             if operation == "delete":
-                return self._delete(ctx, adapter, manifests, namespace)
-            return self._get(ctx, adapter, manifests, namespace)
+                return self._delete(ctx, adapter, manifests, namespace, owner)
+            return self._get(ctx, adapter, manifests, namespace, owner)
         except KubeError as exc:
             ctx.log(f"kubernetes {operation} failed: {exc}", "system")
             return StepResult.fail(f"kubernetes {operation} failed: {exc}")
@@ -220,20 +236,41 @@ class KubernetesStep(Step):
         return StepResult.ok(applied=True, operation="apply", objects=applied, rollouts=rollouts)
 
     def _delete(
-        self, ctx: StepContext, adapter: KubeAdapter, manifests: list[dict[str, Any]], namespace: str | None
+        self,
+        ctx: StepContext,
+        adapter: KubeAdapter,
+        manifests: list[dict[str, Any]],
+        namespace: str | None,
+        owner: Owner | None,
     ) -> StepResult:
         deleted: list[dict[str, Any]] = []
+        # Ownership of every object is checked before the first one goes: a refusal deletes nothing.
+        for manifest in manifests:
+            problem = _delete_refusal(adapter, manifest, namespace, owner)
+            if problem:
+                ctx.log(f"kubernetes delete refused: {problem}", "system")
+                return StepResult.fail(f"kubernetes delete refused: {problem}")
         # Reverse apply order: routes and workloads go before what they use; namespaces last.
         for manifest in reversed(manifests):
             ctx.raise_if_stopped()
             ref = object_ref(manifest, namespace)
+            # Checked again just before the delete: the object may have been replaced meanwhile.
+            problem = _delete_refusal(adapter, manifest, namespace, owner)
+            if problem:
+                ctx.log(f"kubernetes delete refused: {problem}", "system")
+                return StepResult.fail(f"kubernetes delete refused: {problem}", objects=deleted)
             gone = adapter.delete(str(manifest["apiVersion"]), ref["kind"], ref["name"], ref["namespace"])
             ctx.log(f"deleted {describe(ref)}" if gone else f"{describe(ref)} was already gone", "system")
             deleted.append({**ref, "deleted": gone})
         return StepResult.ok(applied=True, operation="delete", objects=deleted)
 
     def _get(
-        self, ctx: StepContext, adapter: KubeAdapter, manifests: list[dict[str, Any]], namespace: str | None
+        self,
+        ctx: StepContext,
+        adapter: KubeAdapter,
+        manifests: list[dict[str, Any]],
+        namespace: str | None,
+        owner: Owner | None,
     ) -> StepResult:
         found: list[dict[str, Any]] = []
         missing: list[str] = []
@@ -246,6 +283,11 @@ class KubernetesStep(Step):
                 ctx.log(f"{describe(ref)} not found", "system")
                 found.append({**ref, "found": False})
                 continue
+            # Objects of other teams or of the cluster are not read either (ConfigMaps tell a lot).
+            problem = ownership_problem(obj, owner, read=True) if owner is not None else ""
+            if problem:
+                ctx.log(f"kubernetes get refused: {problem}", "system")
+                return StepResult.fail(f"kubernetes get refused: {problem}")
             ctx.log(f"found {describe(ref)}", "system")
             found.append(
                 {**ref, "found": True, "uid": obj["metadata"].get("uid"), "object": _safe_object(obj)}
@@ -253,6 +295,70 @@ class KubernetesStep(Step):
         if missing and not _flag(ctx.config.get("missing_ok"), False):
             return StepResult.fail(f"not found: {', '.join(missing)}", applied=True, objects=found)
         return StepResult.ok(applied=True, operation="get", objects=found)
+
+
+def _owner(ctx: StepContext) -> Owner | None:
+    """The execution's owner, narrowed to the environment the step names."""
+    if ctx.owner is None:
+        return None
+    environment = ctx.config.get("environment")
+    if environment:
+        return replace(ctx.owner, environment=str(environment))
+    return ctx.owner
+
+
+def _for_kind(owner: Owner, kind: str) -> Owner:
+    """Namespaces belong to the application, never to one of its resources."""
+    return replace(owner, resource_uid="") if kind == "Namespace" else owner
+
+
+def _stamped(manifest: Mapping[str, Any], owner: Owner, execution_id: str) -> dict[str, Any]:
+    kind = str(manifest.get("kind") or "")
+    platform = (
+        kind == "Namespace" and (manifest.get("metadata") or {}).get("name") in owner.platform_namespaces
+    )
+    return stamp(manifest, _for_kind(owner, kind), execution_id=execution_id, platform=platform)
+
+
+def _delete_refusal(
+    adapter: KubeAdapter, manifest: Mapping[str, Any], namespace: str | None, owner: Owner | None
+) -> str:
+    """Why the live object of `manifest` must not be deleted; '' when it may (or is gone)."""
+    if owner is None:
+        return ""
+    ref = object_ref(manifest, namespace)
+    live = adapter.get(str(manifest["apiVersion"]), ref["kind"], ref["name"], ref["namespace"])
+    return ownership_problem(live, _for_kind(owner, ref["kind"])) if live else ""
+
+
+def _refusal(
+    adapter: KubeAdapter, manifests: list[dict[str, Any]], namespace: str | None, owner: Owner | None
+) -> str:
+    """Why an apply must not happen (an object or its namespace is not the owner's); '' when it may."""
+    if owner is None:
+        return ""
+    namespaces: dict[str, dict[str, Any] | None] = {}
+    for manifest in manifests:
+        ref = object_ref(manifest, namespace)
+        api_version = str(manifest["apiVersion"])
+        platform = ref["kind"] == "Namespace" and ref["name"] in owner.platform_namespaces
+        live = adapter.get(api_version, ref["kind"], ref["name"], ref["namespace"])
+        if live is not None:
+            problem = ownership_problem(live, _for_kind(owner, ref["kind"]), platform=platform)
+            if problem:
+                return problem
+        target = ref["namespace"]
+        if target is None or target in namespaces:
+            continue
+        namespaces[target] = adapter.get("v1", "Namespace", target)
+        found = namespaces[target]
+        if found is not None:
+            problem = ownership_problem(
+                found, _for_kind(owner, "Namespace"), platform=target in owner.platform_namespaces
+            )
+            if problem:
+                return problem
+    return ""
 
 
 def _safe_object(obj: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ appear masked in this step's outputs. Nothing here touches the database directly
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from workflows.engine.durations import parse_duration
@@ -89,7 +90,14 @@ class ProvisionStep(Step):
             else:
                 label = f"{job.provider}/{job.workflow.name}"
                 log(f"{job.operation} {job.resource_type} resource '{job.resource}' with {label}", "system")
-                result = run_inline(ctx, job.workflow, job.parameters, log=log, label=label)
+                # The resource's objects carry its uid: a shared resource stays one owner's, whichever
+                # application of that team provisions it.
+                owned = (
+                    ctx
+                    if ctx.owner is None
+                    else replace(ctx, owner=replace(ctx.owner, resource_uid=str(job.instance_id)))
+                )
+                result = run_inline(owned, job.workflow, job.parameters, log=log, label=label)
                 masked = ops.finish_provision(
                     ctx, job, outputs=result.outputs, error=result.error, render_only=result.render_only
                 )

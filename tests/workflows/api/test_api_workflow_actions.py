@@ -93,12 +93,25 @@ def test_golden_path_catalogue_and_validated_launch(api: APIClient) -> None:
     paths = {error["path"] for error in bad.json()["errors"]}
     assert any("app_name" in path for path in paths) and any("ttl" in path for path in paths)
     assert WorkflowExecution.objects.count() == 0
+    # An environment belongs to an existing application of the caller's team.
+    missing = api.post(
+        "/api/golden-paths/ephemeral-env/execute",
+        {"parameters": {"app_name": "shop", "environment": "pr-12", "ttl": "2h"}},
+        format="json",
+    )
+    assert missing.status_code == 400
+    assert missing.json()["errors"][0]["path"] == "parameters.app_name"
+    from innominatus.accounts.models import Team
+    from workflows.models import Application, NamespaceClaim
+
+    Application.objects.create(name="shop", team=Team.objects.get(name="team-a"))
     ok = api.post(
         "/api/golden-paths/ephemeral-env/execute",
         {"parameters": {"app_name": "shop", "environment": "pr-12", "ttl": "2h"}},
         format="json",
     )
     assert ok.status_code == 201, ok.json()
+    assert NamespaceClaim.objects.get(app_name="shop", environment="pr-12").name == "team-a-shop-pr-12"
     execution = WorkflowExecution.objects.get(pk=ok.json()["id"])
     assert execution.trigger == "golden-path:ephemeral-env"
     environment = EphemeralEnvironment.objects.get()

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.fakekube import FakeKube
-from workflows.models import Application, WorkflowExecution
+from workflows.models import Application, NamespaceClaim, WorkflowExecution
 from workflows.services import submit_spec
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "score"
@@ -43,6 +43,11 @@ def failure_report(execution: WorkflowExecution) -> str:
     return "\n".join(lines)
 
 
+def ns(app_name: str) -> str:
+    """The namespace innominatus claimed for an application (<team>-<application>)."""
+    return str(NamespaceClaim.objects.get(app_name=app_name, environment="").name)
+
+
 def application(name: str) -> Application:
     """An application re-read from the database."""
     return Application.objects.get(name=name)
@@ -50,7 +55,7 @@ def application(name: str) -> Application:
 
 def env_of(fake: FakeKube, app: str, container: str | None = None) -> dict[str, Any]:
     """The env entries of a workload's container, by name."""
-    deployment = fake.get_object("Deployment", app, app)
+    deployment = fake.get_object("Deployment", app, ns(app))
     assert deployment is not None, f"no Deployment {app}/{app}"
     containers = deployment["spec"]["template"]["spec"]["containers"]
     chosen = next(c for c in containers if container is None or c["name"] == container)

@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.fakekube import FakeKube
-from tests.workflows.deploy.helpers import application, failure_report, last_execution, sample, submit
+from tests.workflows.deploy.helpers import application, failure_report, last_execution, ns, sample, submit
 from workflows.choices import ExecutionStatus, ResourceState
 from workflows.models import Application, ManifestSet, ResourceInstance, WorkflowExecution
 from workflows.services import delete_application
@@ -19,14 +19,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 README = "spec-readme-postgres-dns-route.yaml"
 
 
-def labelled(fake: FakeKube, app: str) -> list[str]:
+def labelled(fake: FakeKube, app: str, namespace: str) -> list[str]:
     """Every object in the fake cluster that belongs to `app` (by namespace or label)."""
     found = []
     for obj in fake.objects():
         metadata = obj["metadata"]
+        labels = metadata.get("labels") or {}
         if (
-            metadata.get("namespace") == app
-            or (metadata.get("labels") or {}).get("innominatus.dev/app") == app
+            metadata.get("namespace") == namespace
+            or metadata.get("name") == namespace
+            or labels.get("innominatus.dev/app") == app
+            or labels.get("innominatus.io/application") == app
         ):
             found.append(f"{obj['kind']} {metadata.get('namespace', '')}/{metadata['name']}")
     return found
@@ -36,15 +39,17 @@ def labelled(fake: FakeKube, app: str) -> list[str]:
 def test_deleting_the_application_removes_everything_it_owned(developer: Any, fake_kube: FakeKube) -> None:
     app = submit(developer, sample(README)).application.name
     assert last_execution(app).status == ExecutionStatus.COMPLETED, failure_report(last_execution(app))
-    assert fake_kube.get_object("Namespace", app) is not None
-    assert len(labelled(fake_kube, app)) > 5
+    namespace = ns(app)
+    assert namespace == f"team-a-{app}"
+    assert fake_kube.get_object("Namespace", namespace) is not None
+    assert len(labelled(fake_kube, app, namespace)) > 5
 
     delete_application(application=Application.objects.get(name=app), user=developer)
 
     undeploy = last_execution(app, "undeploy-app")
     assert undeploy.status == ExecutionStatus.COMPLETED, failure_report(undeploy)
     assert undeploy.application_id is None and undeploy.app_name == app
-    assert labelled(fake_kube, app) == []
+    assert labelled(fake_kube, app, namespace) == []
     assert set(ResourceInstance.objects.filter(app_name=app).values_list("state", flat=True)) == {
         "terminated"
     }
@@ -64,7 +69,7 @@ def test_rollback_makes_the_earlier_spec_live_again(developer: Any, fake_kube: F
     submit(developer, first.replace("image: busybox", "image: busybox:1.36"))
 
     def image() -> str:
-        pod = fake_kube.get_object("Deployment", app, app)["spec"]["template"]["spec"]
+        pod = fake_kube.get_object("Deployment", app, ns(app))["spec"]["template"]["spec"]
         return str(pod["containers"][0]["image"])
 
     assert image() == "busybox:1.36"
@@ -173,7 +178,7 @@ def test_the_admin_offers_the_same_rollback(
     assert response.status_code == 200
     assert b"revision 3 re-deploys revision 1" in response.content
     assert application(app).current_revision.rolled_back_from == 1
-    pod = fake_kube.get_object("Deployment", app, app)["spec"]["template"]["spec"]
+    pod = fake_kube.get_object("Deployment", app, ns(app))["spec"]["template"]["spec"]
     assert pod["containers"][0]["image"] == "busybox"
 
 
@@ -182,10 +187,11 @@ def test_undeploy_and_deploy_golden_paths(developer: Any, fake_kube: FakeKube) -
     from workflows.services.goldenpaths import launch_golden_path
 
     app = submit(developer, sample(README)).application.name
+    namespace = ns(app)
     undeploy = launch_golden_path(name="undeploy-app", parameters={"app_name": app}, user=developer)
     undeploy.refresh_from_db()
     assert undeploy.status == ExecutionStatus.COMPLETED, failure_report(undeploy)
-    assert labelled(fake_kube, app) == []
+    assert labelled(fake_kube, app, namespace) == []
     assert application(app).deploy_state == "undeployed"
     assert set(ResourceInstance.objects.filter(app_name=app).values_list("state", flat=True)) == {
         "terminated"
@@ -194,7 +200,7 @@ def test_undeploy_and_deploy_golden_paths(developer: Any, fake_kube: FakeKube) -
     deploy = launch_golden_path(name="deploy-app", parameters={"app_name": app}, user=developer)
     deploy.refresh_from_db()
     assert deploy.status == ExecutionStatus.COMPLETED, failure_report(deploy)
-    assert deploy.outputs == {"namespace": app, "applied": "True"}
+    assert deploy.outputs == {"namespace": namespace, "applied": "True"}
     assert application(app).deploy_state == "deployed"
     live = ResourceInstance.objects.filter(app_name=app).exclude(state="terminated")
     assert sorted(live.values_list("resource_name", "state")) == [
@@ -202,5 +208,5 @@ def test_undeploy_and_deploy_golden_paths(developer: Any, fake_kube: FakeKube) -
         ("dns", "active"),
         ("route", "active"),
     ]
-    assert fake_kube.get_object("StatefulSet", "sample-db", app) is not None
-    assert fake_kube.get_object("Ingress", "sample-route", app) is not None
+    assert fake_kube.get_object("StatefulSet", "sample-db", ns(app)) is not None
+    assert fake_kube.get_object("Ingress", "sample-route", ns(app)) is not None

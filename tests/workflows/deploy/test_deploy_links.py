@@ -11,6 +11,7 @@ from tests.workflows.deploy.helpers import (
     env_of,
     failure_report,
     last_execution,
+    ns,
     sample,
     secret_value,
     submit,
@@ -46,19 +47,20 @@ def test_shared_redis_is_provisioned_once_and_removed_with_its_last_user(
     # A team's shared resources live in the team's shared namespace, named after their identity.
     shared_ns = "innominatus-shared-team-a"
     assert fake_kube.get_object("Deployment", "redis-main-cache", shared_ns) is not None
-    assert fake_kube.get_object("Deployment", "workload-two-cache-c", two) is not None
+    assert fake_kube.get_object("Deployment", "workload-two-cache-c", ns(two)) is not None
 
     password = stored_secrets(shared)["password"]
     for app, variable in ((one, "CONNECTION"), (two, "CONNECTION_A")):
-        value = secret_value(fake_kube, app, env_of(fake_kube, app)[variable])
+        value = secret_value(fake_kube, ns(app), env_of(fake_kube, app)[variable])
         assert value == f"redis://default:{password}@redis-main-cache.{shared_ns}.svc.cluster.local:6379"
 
     # The first user goes: the cache stays for the second, which now owns it.
+    one_namespace = ns(one)
     delete_application(application=Application.objects.get(name=one), user=developer)
     shared.refresh_from_db()
     assert shared.state == ResourceState.ACTIVE and shared.app_name == two
     assert fake_kube.get_object("Deployment", "redis-main-cache", shared_ns) is not None
-    assert fake_kube.get_object("Namespace", one) is None
+    assert fake_kube.get_object("Namespace", one_namespace) is None
 
     delete_application(application=Application.objects.get(name=two), user=developer)
     shared.refresh_from_db()
@@ -71,11 +73,11 @@ def test_service_port_points_at_the_other_workload(developer: Any, fake_kube: Fa
     deployed(developer, "compose-08-service-port-resource-scoreA.yaml")
     app = deployed(developer, "compose-08-service-port-resource-scoreB.yaml")
     link = ResourceInstance.objects.get(app_name=app, resource_name="dependency")
-    assert link.outputs["hostname"] == "workload-a.workload-a.svc.cluster.local"
+    assert link.outputs["hostname"] == "workload-a.team-a-workload-a.svc.cluster.local"
     assert link.outputs["port"] == "8080"
     env = env_of(fake_kube, app)
-    assert env["DEPENDENCY_URL"]["value"] == "http://workload-a.workload-a.svc.cluster.local:8080"
-    probe = fake_kube.get_object("Deployment", "workload-a", "workload-a")["spec"]["template"]["spec"]
+    assert env["DEPENDENCY_URL"]["value"] == "http://workload-a.team-a-workload-a.svc.cluster.local:8080"
+    probe = fake_kube.get_object("Deployment", "workload-a", ns("workload-a"))["spec"]["template"]["spec"]
     assert probe["containers"][0]["readinessProbe"] == {
         "exec": {"command": ["/usr/bin/curl", "-f", "-m", "5", "http://localhost"]}
     }

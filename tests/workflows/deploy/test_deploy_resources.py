@@ -12,6 +12,7 @@ from tests.workflows.deploy.helpers import (
     env_of,
     failure_report,
     last_execution,
+    ns,
     sample,
     secret_value,
     submit,
@@ -40,38 +41,41 @@ def test_postgres_dns_and_route_resolve_into_objects(developer: Any, fake_kube: 
     app = deployed(developer, sample("spec-readme-postgres-dns-route.yaml"))
     db, dns = resource(app, "db"), resource(app, "dns")
     secrets = stored_secrets(db)
-    assert db.outputs["password"] == "********" and db.outputs["host"] == "sample-db.sample.svc.cluster.local"
+    assert (
+        db.outputs["password"] == "********"
+        and db.outputs["host"] == "sample-db.team-a-sample.svc.cluster.local"
+    )
     assert dns.outputs == {"host": "sample-dns.apps.test"}
 
     # The connection string carries the password, so the pod reads it from the app's Secret.
     env = env_of(fake_kube, app)
     assert "value" not in env["PG_CONNECTION_STRING"]
-    assert secret_value(fake_kube, app, env["PG_CONNECTION_STRING"]) == (
-        f"postgresql://{secrets['username']}:{secrets['password']}@sample-db.sample.svc.cluster.local:5432/"
+    assert secret_value(fake_kube, ns(app), env["PG_CONNECTION_STRING"]) == (
+        f"postgresql://{secrets['username']}:{secrets['password']}@sample-db.team-a-sample.svc.cluster.local:5432/"
         f"{secrets['database']}?sslmode=disable"
     )
-    statefulset = fake_kube.get_object("StatefulSet", "sample-db", app)
+    statefulset = fake_kube.get_object("StatefulSet", "sample-db", ns(app))
     assert statefulset is not None and statefulset["status"]["readyReplicas"] == 1
-    db_secret = fake_kube.get_object("Secret", "sample-db", app)
+    db_secret = fake_kube.get_object("Secret", "sample-db", ns(app))
     assert db_secret is not None
 
     # The route's host came from the dns resource's output (a resource referencing another).
-    ingress = fake_kube.get_object("Ingress", "sample-route", app)
+    ingress = fake_kube.get_object("Ingress", "sample-route", ns(app))
     assert ingress is not None
     rule = ingress["spec"]["rules"][0]
     assert rule["host"] == "sample-dns.apps.test"
     backend = rule["http"]["paths"][0]["backend"]["service"]
     assert backend == {"name": "sample", "port": {"number": 8080}}
-    assert fake_kube.get_object("Service", "sample", app)["spec"]["ports"][0]["port"] == 8080
+    assert fake_kube.get_object("Service", "sample", ns(app))["spec"]["ports"][0]["port"] == 8080
 
 
 def test_route_by_port_name_with_a_regex_path(developer: Any, fake_kube: FakeKube) -> None:
     app = deployed(developer, sample("compose-09-dns-and-route-score.yaml"))
-    ingress = fake_kube.get_object("Ingress", f"{app}-route", app)
+    ingress = fake_kube.get_object("Ingress", f"{app}-route", ns(app))
     path = ingress["spec"]["rules"][0]["http"]["paths"][0]
     assert path["path"] == "/my/[^/]+/path" and path["pathType"] == "ImplementationSpecific"
     assert path["backend"]["service"]["port"] == {"name": "web"}
-    files = fake_kube.get_object("ConfigMap", f"{app}-files", app)
+    files = fake_kube.get_object("ConfigMap", f"{app}-files", ns(app))
     assert sorted(files["data"].values()) == ["buzz", "fizz"]
 
 
@@ -81,16 +85,16 @@ def test_environment_and_metadata_values(developer: Any, fake_kube: FakeKube) ->
     assert env["NAME"]["value"] == "World"
     assert env["WORKLOAD_NAME"]["value"] == "hello-world"
     assert env["ESCAPED"]["value"] == "$_${fizzbuzz}"
-    assert fake_kube.get_object("Deployment", app, app)["spec"]["template"]["spec"]["containers"][0]["args"][
-        1
-    ] == ("while true; do echo $${GREETING} $${NAME}!; sleep 5; done")
+    assert fake_kube.get_object("Deployment", app, ns(app))["spec"]["template"]["spec"]["containers"][0][
+        "args"
+    ][1] == ("while true; do echo $${GREETING} $${NAME}!; sleep 5; done")
 
 
 def test_volume_resource_is_mounted_as_its_claim(developer: Any, fake_kube: FakeKube) -> None:
     app = deployed(developer, sample("compose-05-volume-mounts-score.yaml"))
     claim = resource(app, "data").outputs["claimName"]
-    assert fake_kube.get_object("PersistentVolumeClaim", claim, app) is not None
-    pod = fake_kube.get_object("Deployment", app, app)["spec"]["template"]["spec"]
+    assert fake_kube.get_object("PersistentVolumeClaim", claim, ns(app)) is not None
+    pod = fake_kube.get_object("Deployment", app, ns(app))["spec"]["template"]["spec"]
     assert pod["volumes"] == [{"name": "volume-0", "persistentVolumeClaim": {"claimName": claim}}]
     assert pod["containers"][0]["volumeMounts"] == [{"name": "volume-0", "mountPath": "/data"}]
 
@@ -109,9 +113,9 @@ def test_generated_values_stay_stable_and_param_changes_update(developer: Any, f
         ("active", "updating"),
         ("updating", "active"),
     ]
-    statefulset = fake_kube.get_object("StatefulSet", f"{app}-db", app)
+    statefulset = fake_kube.get_object("StatefulSet", f"{app}-db", ns(app))
     assert statefulset["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "2Gi"
-    assert secret_value(fake_kube, app, env_of(fake_kube, app)["CONNECTION_STRING"]).startswith(
+    assert secret_value(fake_kube, ns(app), env_of(fake_kube, app)["CONNECTION_STRING"]).startswith(
         f"mysql://{first['username']}:{first['password']}@"
     )
 
@@ -131,9 +135,9 @@ def test_dropping_a_resource_deprovisions_it(developer: Any, fake_kube: FakeKube
     db.refresh_from_db()
     assert db.state == ResourceState.TERMINATED
     assert db.secret_outputs == "" and not db.bindings.exists()
-    assert fake_kube.get_object("StatefulSet", "sample-db", app) is None
-    assert fake_kube.get_object("Secret", "sample-db", app) is None
+    assert fake_kube.get_object("StatefulSet", "sample-db", ns(app)) is None
+    assert fake_kube.get_object("Secret", "sample-db", ns(app)) is None
     assert "PG_CONNECTION_STRING" in env_of(fake_kube, app)
-    assert fake_kube.get_object("Ingress", "sample-route", app) is not None
+    assert fake_kube.get_object("Ingress", "sample-route", ns(app)) is not None
     steps = dict(last_execution(app).steps.values_list("name", "status"))
     assert steps == {"deploy": "completed", "deprovision-db": "completed"}

@@ -13,6 +13,7 @@ from tests.workflows.deploy.helpers import (
     application,
     failure_report,
     last_execution,
+    ns,
     sample,
     submit,
 )
@@ -63,7 +64,7 @@ def test_sample_deploys_with_valid_objects(name: str, developer: Any, fake_kube:
     assert stored.applied
     for manifest in stored.manifests:
         assert check_manifest(manifest, require_schema=True).errors == []
-    deployment = fake_kube.get_object("Deployment", app, app)
+    deployment = fake_kube.get_object("Deployment", app, ns(app))
     assert deployment is not None
     spec = yaml.safe_load(sample(name))
     assert [c["name"] for c in deployment["spec"]["template"]["spec"]["containers"]] == list(

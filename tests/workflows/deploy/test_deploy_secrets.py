@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from tests.workflows.deploy.helpers import failure_report, last_execution, sample, submit
+from tests.workflows.deploy.helpers import failure_report, last_execution, ns, sample, submit
 from workflows.choices import ExecutionStatus
 from workflows.models import Application, ResourceInstance, StepExecution, StepLog, WorkflowExecution
 from workflows.services.resource_values import stored_secrets
@@ -178,9 +178,9 @@ def test_rotating_a_password_keeps_it_secret_and_redeploys(developer: Any, fake_
     assert execution.status == ExecutionStatus.COMPLETED, failure_report(execution)
     new = stored_secrets(ResourceInstance.objects.get(pk=db.pk))["password"]
     assert new != old
-    jobs = [job["metadata"]["name"] for job in fake_kube.objects("Job", app)]
+    jobs = [job["metadata"]["name"] for job in fake_kube.objects("Job", ns(app))]
     assert jobs == [f"sample-db-pw-{execution.pk[-6:]}"]
-    assert new in secret_value(fake_kube, app, env_of(fake_kube, app)["PG_CONNECTION_STRING"])
+    assert new in secret_value(fake_kube, ns(app), env_of(fake_kube, app)["PG_CONNECTION_STRING"])
     statuses = dict(execution.steps.values_list("name", "status"))
     assert statuses == {
         "check": "completed",
@@ -204,14 +204,14 @@ def test_backup_runs_a_pg_dump_job(developer: Any, fake_kube: Any) -> None:
     )
     execution.refresh_from_db()
     assert execution.status == ExecutionStatus.COMPLETED, failure_report(execution)
-    job = fake_kube.get_object("Job", f"sample-db-backup-{execution.pk[-6:]}", app)
+    job = fake_kube.get_object("Job", f"sample-db-backup-{execution.pk[-6:]}", ns(app))
     container = job["spec"]["template"]["spec"]["containers"][0]
     assert container["command"][-1].startswith("pg_dump -Fc")
     assert {e["name"]: e for e in container["env"]}["PGPASSWORD"]["valueFrom"]["secretKeyRef"] == {
         "name": "sample-db",
         "key": "password",
     }
-    assert fake_kube.get_object("PersistentVolumeClaim", "sample-db-backups", app) is not None
+    assert fake_kube.get_object("PersistentVolumeClaim", "sample-db-backups", ns(app)) is not None
     wrong = launch_golden_path(
         name="db-lifecycle",
         parameters={"app_name": app, "resource": "dns", "operation": "backup"},

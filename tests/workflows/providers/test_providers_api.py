@@ -146,9 +146,9 @@ def test_an_external_resource_waits_for_its_owners_report(
     assert stored_secrets(db)["password"] == "mainframe-secret-1"
     assert db.reference_url == "https://tickets.example/OPS-1"
     assert db.transitions.last().reason == "ticket OPS-1 done"
-    env = fake_kube.get_object("Deployment", "legacy", "legacy")["spec"]["template"]["spec"]["containers"][0][
-        "env"
-    ]
+    env = fake_kube.get_object("Deployment", "legacy", "team-a-legacy")["spec"]["template"]["spec"][
+        "containers"
+    ][0]["env"]
     assert env[0]["valueFrom"]["secretKeyRef"]["name"] == "legacy-secrets"
     assert result.application.name == "legacy"
 
