@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGER = "innominatus"
@@ -16,10 +16,16 @@ ENVIRONMENT = "innominatus.io/environment"
 RESOURCE_UID = "innominatus.io/resource-uid"
 # A namespace innominatus keeps for the whole platform (shared resources); no team owns it.
 PLATFORM = "innominatus.io/platform"
+# A namespace innominatus keeps for one team's shared resources; no single application owns it.
+TEAM_SHARED = "innominatus.io/team-shared"
 # What objects applied before ownership labels carry: the application's (globally unique) name.
 LEGACY_APPLICATION = "innominatus.dev/app"
 # Annotations for people reading the object: which execution last applied it.
 EXECUTION = "innominatus.io/execution"
+
+
+# "" for an object owned by one application; otherwise the kind of shared namespace it is.
+SharedScope = Literal["", "platform", "team"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,16 @@ class Owner:
     resource_uid: str = ""
     # Namespaces innominatus keeps for the whole platform, where any owner may place its own objects.
     platform_namespaces: frozenset[str] = frozenset()
+    # Namespaces innominatus keeps for the owner's team, where any application of the team may place its own.
+    team_namespaces: frozenset[str] = frozenset()
+
+    def shared_scope(self, kind: str, name: str) -> SharedScope:
+        """Whether the object `kind`/`name` is a namespace kept for the platform or for the team."""
+        if kind != "Namespace":
+            return ""
+        if name in self.platform_namespaces:
+            return "platform"
+        return "team" if name in self.team_namespaces else ""
 
     def labels(self) -> dict[str, str]:
         """The ownership labels of every object this owner creates."""
@@ -52,17 +68,25 @@ class Owner:
         return f"{text}, environment {self.environment}" if self.environment else text
 
 
+def _shared_labels(owner: Owner, shared: SharedScope) -> dict[str, str]:
+    if shared == "platform":
+        return {MANAGED_BY: MANAGER, PLATFORM: "true"}
+    if shared == "team":
+        return {MANAGED_BY: MANAGER, TEAM: owner.team, TEAM_SHARED: "true"}
+    return owner.labels()
+
+
 def stamp(
-    manifest: Mapping[str, Any], owner: Owner, *, execution_id: str = "", platform: bool = False
+    manifest: Mapping[str, Any], owner: Owner, *, execution_id: str = "", shared: SharedScope = ""
 ) -> dict[str, Any]:
-    """A copy of `manifest` carrying the owner's labels (a platform namespace carries only the manager's)."""
+    """A copy of `manifest` carrying the owner's labels (a shared namespace carries no application's)."""
     result = copy.deepcopy(dict(manifest))
     metadata = result.setdefault("metadata", {})
     labels = dict(metadata.get("labels") or {})
     # Ownership labels always win over what a template wrote: a workflow cannot claim another owner.
-    for key in (TEAM, APPLICATION, ENVIRONMENT, RESOURCE_UID, PLATFORM):
+    for key in (TEAM, APPLICATION, ENVIRONMENT, RESOURCE_UID, PLATFORM, TEAM_SHARED):
         labels.pop(key, None)
-    labels.update({MANAGED_BY: MANAGER, PLATFORM: "true"} if platform else owner.labels())
+    labels.update(_shared_labels(owner, shared))
     metadata["labels"] = labels
     if execution_id:
         metadata["annotations"] = {**(metadata.get("annotations") or {}), EXECUTION: execution_id}
@@ -74,25 +98,30 @@ def _describe(kind: str, name: str, namespace: str | None) -> str:
 
 
 def ownership_problem(
-    live: Mapping[str, Any], owner: Owner, *, platform: bool = False, read: bool = False
+    live: Mapping[str, Any], owner: Owner, *, shared: SharedScope = "", read: bool = False
 ) -> str:
     """Why `owner` may not apply over or delete the live object; '' when it owns it.
 
-    A platform namespace (`platform`) is acceptable to every owner when innominatus manages it. To
-    `read` an object it is enough that innominatus manages it for the owner's team.
+    A platform namespace is acceptable to every owner, a team's shared namespace to every application
+    of that team, when innominatus manages it as such. To `read` an object it is enough that
+    innominatus manages it for the owner's team.
     """
     metadata = live.get("metadata") or {}
     labels = metadata.get("labels") or {}
     what = _describe(str(live.get("kind") or "object"), str(metadata.get("name")), metadata.get("namespace"))
     if labels.get(MANAGED_BY) != MANAGER:
         return f"{what} exists and is not managed by innominatus"
-    if platform:
+    if shared == "team":
+        if labels.get(TEAM) == owner.team and labels.get(TEAM_SHARED) == "true":
+            return ""
+        return f"{what} exists and is not the shared namespace innominatus manages for team {owner.team}"
+    if shared == "platform":
         # One made before ownership labels (no team) is adopted as the platform's.
         if labels.get(PLATFORM) == "true" or TEAM not in labels:
             return ""
         return f"{what} exists and is not the platform namespace innominatus manages"
-    if labels.get(PLATFORM) == "true":
-        return f"{what} is a platform namespace, not owned by {owner.describe()}"
+    if labels.get(PLATFORM) == "true" or labels.get(TEAM_SHARED) == "true":
+        return f"{what} is a shared namespace, not owned by {owner.describe()}"
     if TEAM not in labels:
         legacy = labels.get(LEGACY_APPLICATION, "")
         if legacy and legacy == owner.application and not owner.environment:

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from innominatus.problems import Conflict, ProblemError
 from workflows.models import Application, NamespaceClaim, WorkflowExecution
 from workflows.providers.config import platform_config
+from workflows.services.resource_values import team_shared_namespace
 from workflows.runtime.ownership import Owner
 from workflows.score.naming import k8s_name
 
@@ -39,7 +40,9 @@ def namespace_name(team: str, app_name: str, environment: str = "") -> str:
 def reserved_patterns() -> list[str]:
     """Names and `prefix*` patterns no application may use: Kubernetes', innominatus' own, configured."""
     config = platform_config()
-    patterns = [*BUILTIN_RESERVED, settings.RELEASE_NAMESPACE, config.shared_namespace]
+    shared = config.shared_namespace
+    # Teams' shared namespaces are <shared>-<team>: no application may take one.
+    patterns = [*BUILTIN_RESERVED, settings.RELEASE_NAMESPACE, shared, f"{shared}-*" if shared else ""]
     patterns += [*settings.RESERVED_NAMESPACES, *config.reserved_namespaces]
     return [pattern for pattern in patterns if pattern]
 
@@ -128,6 +131,7 @@ def execution_owner(execution: WorkflowExecution) -> Owner:
         team=team.name if team is not None else "",
         application=execution.app_name,
         platform_namespaces=frozenset({platform_config().shared_namespace}),
+        team_namespaces=frozenset({team_shared_namespace(team.name)}) if team is not None else frozenset(),
     )
 
 

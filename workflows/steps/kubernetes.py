@@ -314,10 +314,8 @@ def _for_kind(owner: Owner, kind: str) -> Owner:
 
 def _stamped(manifest: Mapping[str, Any], owner: Owner, execution_id: str) -> dict[str, Any]:
     kind = str(manifest.get("kind") or "")
-    platform = (
-        kind == "Namespace" and (manifest.get("metadata") or {}).get("name") in owner.platform_namespaces
-    )
-    return stamp(manifest, _for_kind(owner, kind), execution_id=execution_id, platform=platform)
+    shared = owner.shared_scope(kind, str((manifest.get("metadata") or {}).get("name") or ""))
+    return stamp(manifest, _for_kind(owner, kind), execution_id=execution_id, shared=shared)
 
 
 def _delete_refusal(
@@ -328,7 +326,12 @@ def _delete_refusal(
         return ""
     ref = object_ref(manifest, namespace)
     live = adapter.get(str(manifest["apiVersion"]), ref["kind"], ref["name"], ref["namespace"])
-    return ownership_problem(live, _for_kind(owner, ref["kind"])) if live else ""
+    if not live:
+        return ""
+    if owner.shared_scope(ref["kind"], ref["name"]):
+        # A shared namespace outlives every application that placed something in it.
+        return f"namespace {ref['name']} is shared; innominatus never deletes it for one application"
+    return ownership_problem(live, _for_kind(owner, ref["kind"]))
 
 
 def _refusal(
@@ -341,10 +344,10 @@ def _refusal(
     for manifest in manifests:
         ref = object_ref(manifest, namespace)
         api_version = str(manifest["apiVersion"])
-        platform = ref["kind"] == "Namespace" and ref["name"] in owner.platform_namespaces
+        shared = owner.shared_scope(ref["kind"], ref["name"])
         live = adapter.get(api_version, ref["kind"], ref["name"], ref["namespace"])
         if live is not None:
-            problem = ownership_problem(live, _for_kind(owner, ref["kind"]), platform=platform)
+            problem = ownership_problem(live, _for_kind(owner, ref["kind"]), shared=shared)
             if problem:
                 return problem
         target = ref["namespace"]
@@ -354,7 +357,7 @@ def _refusal(
         found = namespaces[target]
         if found is not None:
             problem = ownership_problem(
-                found, _for_kind(owner, "Namespace"), platform=target in owner.platform_namespaces
+                found, _for_kind(owner, "Namespace"), shared=owner.shared_scope("Namespace", target)
             )
             if problem:
                 return problem

@@ -210,3 +210,19 @@ def test_service_port_resolves_only_within_the_team_when_it_runs(
     link = live("workload-b", "dependency")
     assert "workload 'workload-a' is not an application with service ports" in link.error_message
     assert fake_kube.get_object("Deployment", "workload-b", "workload-b") is None
+
+
+@pytest.mark.usefixtures("platform")
+def test_two_applications_of_a_team_place_their_own_shared_resources_in_the_team_namespace(
+    make_user: Callable[..., Any], fake_kube: FakeKube
+) -> None:
+    """The team's shared namespace belongs to the team, not to whichever application created it first."""
+    dev = make_user("alice", team="team-a")
+    deployed(dev, spec("shop-a"))
+    deployed(dev, spec("shop-a2", "    type: redis\n    id: team-cache\n"))
+    assert live("shop-a2").outputs["host"].endswith(".innominatus-shared-team-a.svc.cluster.local")
+    first = Application.objects.get(name="shop-a")
+    delete_application(application=first, user=dev)
+    assert fake_kube.get_object("Namespace", "innominatus-shared-team-a") is not None
+    deployed(dev, spec("shop-a3", "    type: postgres\n    id: team-db-2\n"))
+    assert live("shop-a3").outputs["host"].endswith(".innominatus-shared-team-a.svc.cluster.local")

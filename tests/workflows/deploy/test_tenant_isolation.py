@@ -250,13 +250,13 @@ CASES = [
         _case(f"{kind}-into-foreign-namespace", _foreign_namespace_first(kind), "ownership")
         for kind in RESOURCES
     ],
-    # A link to team A's workload reads its Service: refused by ownership.
+    # A link to team A's workload is refused at submit: service-port reads only the caller's team.
     _case(
         "service-port-to-team-a",
         _named(
             "web-link", {"dep": {"type": "service-port", "params": {"workload": TEAM_A_APP, "port": "web"}}}
         ),
-        "ownership",
+        "refused 400",
     ),
 ]
 
