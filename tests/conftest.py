@@ -1,6 +1,8 @@
 """Shared fixtures: users, teams and authenticated API clients."""
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,19 @@ User = get_user_model()
 
 # The fake Kubernetes API server fixtures: fake_kube, fake_kubeconfig, no_cluster.
 pytest_plugins = ["tests.fakekube.fixtures"]
+
+
+@pytest.fixture
+def tmp_path(tmp_path: Path) -> Path:
+    """pytest's tmp_path, open to the step user: tests run as root, and a root worker runs step
+    processes as `nobody` (STEP_RUN_AS_USER), which must reach the files the tests hand to steps."""
+    if os.geteuid() == 0:
+        tmp_path.chmod(0o777)
+        for parent in tmp_path.parents:
+            if parent == Path(parent.anchor) or parent.stat().st_uid != 0:
+                break
+            parent.chmod(parent.stat().st_mode | 0o111)
+    return tmp_path
 
 
 @pytest.fixture
