@@ -50,14 +50,14 @@ def resolve_step_user(setting: str) -> StepUser | None:
         entry = pwd.getpwuid(int(name)) if name.isdigit() else pwd.getpwnam(name)
     except (KeyError, ValueError) as exc:
         raise ValueError(f"STEP_RUN_AS_USER={name!r}: no such user") from exc
+    if entry.pw_uid == 0:
+        raise ValueError("STEP_RUN_AS_USER must not be root: a root step process could read the worker")
     if entry.pw_uid == euid:
         return None
     if euid != 0:
         raise ValueError(
             f"STEP_RUN_AS_USER={name!r}: only a worker running as root can run steps as another user"
         )
-    if entry.pw_uid == 0:
-        raise ValueError("STEP_RUN_AS_USER must not be root: a root step process could read the worker")
     return StepUser(uid=entry.pw_uid, gid=entry.pw_gid, name=entry.pw_name)
 
 
