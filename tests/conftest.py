@@ -1,7 +1,9 @@
 """Shared fixtures: users, teams and authenticated API clients."""
 
 import os
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +21,19 @@ pytest_plugins = ["tests.fakekube.fixtures"]
 
 
 @pytest.fixture
-def tmp_path(tmp_path: Path) -> Path:
-    """pytest's tmp_path, open to the step user: tests run as root, and a root worker runs step
-    processes as `nobody` (STEP_RUN_AS_USER), which must reach the files the tests hand to steps."""
-    if os.geteuid() == 0:
-        tmp_path.chmod(0o777)
-        for parent in tmp_path.parents:
-            if parent == Path(parent.anchor) or parent.stat().st_uid != 0:
-                break
-            parent.chmod(parent.stat().st_mode | 0o111)
-    return tmp_path
+def tmp_path(tmp_path: Path) -> Iterator[Path]:
+    """A fresh directory the step user may use: tests run as root, and a root worker runs step processes
+    as `nobody` (STEP_RUN_AS_USER), which cannot enter pytest's own tmp_path (under a 0700 directory
+    every pytest session of root resets)."""
+    if os.geteuid() != 0:
+        yield tmp_path
+        return
+    shared = Path(tempfile.mkdtemp(prefix=f"innominatus-{tmp_path.name[:40]}-"))
+    shared.chmod(0o777)
+    try:
+        yield shared
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
 
 
 @pytest.fixture
