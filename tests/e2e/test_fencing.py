@@ -196,6 +196,8 @@ steps:
     assert done.status == ExecutionStatus.COMPLETED, done.error_message
     assert effect_row.attempt == 1
     assert lines(effect) == ["ran"]
+    # Its own worker stored the result, not the reaper from the evidence once the lease had run out.
+    assert not effect_row.logs.filter(message__contains="recorded from its result file").exists()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the step user is only switched for a worker running as root")
