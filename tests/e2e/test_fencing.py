@@ -26,9 +26,11 @@ pytestmark = pytest.mark.e2e
 
 def running_step(execution: WorkflowExecution, attempt: int = 1) -> StepExecution:
     return wait_until(
-        lambda: StepExecution.objects.filter(execution=execution, status=StepStatus.RUNNING, attempt=attempt)
-        .exclude(lease_owner="")
-        .first(),
+        lambda: (
+            StepExecution.objects.filter(execution=execution, status=StepStatus.RUNNING, attempt=attempt)
+            .exclude(lease_owner="")
+            .first()
+        ),
         timeout=30,
         what=f"attempt {attempt} to start",
     )

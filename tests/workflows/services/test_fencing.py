@@ -37,7 +37,9 @@ def ghost(owner: str, *, expired_ago: float, max_attempts: int = 2) -> StepExecu
     definition = load_workflow(WORKFLOW, known_step_types=known_step_types())
     template = executions.launch_execution(definition=definition, app_name="demo", parameters={})
     execution = WorkflowExecution.objects.create(
-        app_name="demo", workflow_name="fenced", definition=WorkflowExecution.objects.get(pk=template.pk).definition
+        app_name="demo",
+        workflow_name="fenced",
+        definition=WorkflowExecution.objects.get(pk=template.pk).definition,
     )
     execution.start()
     now = timezone.now()

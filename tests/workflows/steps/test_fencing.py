@@ -72,7 +72,9 @@ def test_kill_9_of_the_worker_ends_the_steps_whole_process_tree_and_its_side_eff
         assert wait_until(lambda: (tmp_path / "escaped.pid").exists(), timeout=10)
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait()
-        pids = {name: int((tmp_path / f"{name}.pid").read_text()) for name in ("shell", "background", "escaped")}
+        pids = {
+            name: int((tmp_path / f"{name}.pid").read_text()) for name in ("shell", "background", "escaped")
+        }
         for name, pid in pids.items():
             assert wait_until(lambda pid=pid: not pid_alive(pid), timeout=8), f"{name} process survived"
         time.sleep(3.5)  # past the moment the script would have written its side effect
@@ -85,7 +87,9 @@ def test_kill_9_of_the_worker_ends_the_steps_whole_process_tree_and_its_side_eff
 
 
 def test_a_command_that_ended_on_its_own_leaves_its_exit_code_for_the_reaper(tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path, {"script": 'echo "answer=42" >> "$INNOMINATUS_OUTPUT"\necho done'}, step_name="effect")
+    ctx = make_ctx(
+        tmp_path, {"script": 'echo "answer=42" >> "$INNOMINATUS_OUTPUT"\necho done'}, step_name="effect"
+    )
     assert ScriptStep().run(ctx).status == "completed"
     recorded = json.loads((tmp_path / ".innominatus/runs/effect/attempt-1.json").read_text())
     assert recorded["exit"] == 0
@@ -108,7 +112,9 @@ def test_scripts_get_idempotency_keys_stable_across_attempts(tmp_path: Path) -> 
         keys.append(ScriptStep().run(ctx).outputs)
     assert keys[0]["INNOMINATUS_STEP_ID"] == "41"
     assert keys[0]["INNOMINATUS_EXECUTION_ID"] == "wf-test1234"
-    assert keys[0]["INNOMINATUS_IDEMPOTENCY_KEY"] == keys[1]["INNOMINATUS_IDEMPOTENCY_KEY"] == "wf-test1234/41"
+    assert (
+        keys[0]["INNOMINATUS_IDEMPOTENCY_KEY"] == keys[1]["INNOMINATUS_IDEMPOTENCY_KEY"] == "wf-test1234/41"
+    )
     assert keys[0]["INNOMINATUS_ATTEMPT_ID"] == "wf-test1234/41/1"
     assert keys[1]["INNOMINATUS_ATTEMPT_ID"] == "wf-test1234/41/2"
 
@@ -117,7 +123,9 @@ root_only = pytest.mark.skipif(os.geteuid() != 0, reason="switching the step use
 
 
 @root_only
-def test_a_step_run_as_the_step_user_cannot_read_the_workers_environment_memory_or_files(tmp_path: Path) -> None:
+def test_a_step_run_as_the_step_user_cannot_read_the_workers_environment_memory_or_files(
+    tmp_path: Path,
+) -> None:
     nobody = pwd.getpwnam("nobody")
     # The worker's own files live outside the work directory the step user is given.
     secret_file = tmp_path / "kubeconfig"
@@ -218,7 +226,10 @@ def test_hand_over_gives_the_step_user_its_tree_but_not_the_engines_directories(
     runs = private_dir(private_dir(engine / "runs", 0o700) / "step", 0o700)
     (runs / "attempt-1.json").write_text("{}")
     hand_over(tmp_path, user)
-    owner = {path: path.stat().st_uid for path in (tmp_path / "src", tmp_path / "src/main.tf", meta, meta / "outputs")}
+    owner = {
+        path: path.stat().st_uid
+        for path in (tmp_path / "src", tmp_path / "src/main.tf", meta, meta / "outputs")
+    }
     assert owner[tmp_path / "src"] == owner[tmp_path / "src/main.tf"] == owner[meta / "outputs"] == 65534
     assert owner[meta] == 0 and engine.stat().st_uid == 0
     assert (runs / "attempt-1.json").stat().st_uid == 0
