@@ -21,7 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DB_NAME = "innominatus_faults"
@@ -61,7 +63,33 @@ steps:
 """
 
 
-def wait(predicate, timeout: float):  # type: ignore[no-untyped-def]
+def start_cluster(env: dict[str, str], work: Path, number: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=env,
+        stdout=open(work / f"cluster-{number}.log", "ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop_clusters(clusters: list[subprocess.Popen[bytes]]) -> None:
+    for cluster in clusters:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(cluster.pid, signal.SIGTERM)
+    for cluster in clusters:
+        try:
+            cluster.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(cluster.pid, signal.SIGKILL)
+            cluster.wait()
+        # Workers are in the cluster's process group; none may outlive it.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(cluster.pid, signal.SIGKILL)
+
+
+def wait(predicate: Callable[[], Any], timeout: float) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -91,17 +119,7 @@ def main() -> None:
     from workflows.services import executions
     from workflows.steps.registry import known_step_types
 
-    clusters = [
-        subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=ROOT,
-            env=env,
-            stdout=open(work / f"cluster-{n}.log", "wb"),  # noqa: SIM115 - lives as long as the cluster
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        for n in range(2)
-    ]
+    clusters = [start_cluster(env, work, n) for n in range(2)]
     counts: dict[str, collections.Counter[str]] = {
         "retries-1": collections.Counter(),
         "retries-0": collections.Counter(),
@@ -117,14 +135,21 @@ def main() -> None:
                 app_name="faults",
                 parameters={},
             )
-            row = wait(
-                lambda execution=execution: (
+
+            def claimed(execution: WorkflowExecution = execution) -> StepExecution | None:
+                return (
                     StepExecution.objects.filter(execution_id=execution.pk, status=StepStatus.RUNNING)
                     .exclude(lease_owner="")
                     .first()
-                ),
-                30,
-            )
+                )
+
+            row = wait(claimed, 30)
+            if row is None:
+                # A cluster frozen by an earlier kill (see below) takes nothing: restart both.
+                counts[kind]["cluster froze before the step started, restarted"] += 1
+                stop_clusters(clusters)
+                clusters = [start_cluster(env, work, n) for n in range(2)]
+                row = wait(claimed, 60)
             if row is None or not wait(started.exists, 10):
                 counts[kind]["did not start"] += 1
                 continue
@@ -132,12 +157,20 @@ def main() -> None:
             killed_at = time.monotonic()
             with contextlib.suppress(ProcessLookupError):  # it ended the step already
                 os.kill(int(row.lease_owner.split(":")[1]), signal.SIGKILL)
-            done = wait(
-                lambda execution=execution: WorkflowExecution.objects.filter(
+
+            def terminal(execution: WorkflowExecution = execution) -> WorkflowExecution | None:
+                return WorkflowExecution.objects.filter(
                     pk=execution.pk, status__in=EXECUTION_TERMINAL_STATUSES
-                ).first(),
-                60,
-            )
+                ).first()
+
+            done = wait(terminal, 30)
+            if done is None:
+                # django-q2's queue lock, held by the killed process, can freeze a cluster (counted
+                # apart; the workers' supervision handles it): restart both and let recovery go on.
+                counts[kind]["cluster froze, restarted"] += 1
+                stop_clusters(clusters)
+                clusters = [start_cluster(env, work, n) for n in range(2)]
+                done = wait(terminal, 60)
             time.sleep(2.5)  # a surviving first attempt would write its side effect by now
             runs = len(effects.read_text().splitlines()) if effects.exists() else 0
             if done is None:
@@ -152,10 +185,7 @@ def main() -> None:
             else:
                 counts[kind][f"recorded {status}"] += 1
     finally:
-        for cluster in clusters:
-            os.killpg(cluster.pid, signal.SIGTERM)
-        for cluster in clusters:
-            cluster.wait(timeout=30)
+        stop_clusters(clusters)
     print(f"lease {LEASE_SECONDS}s, reaper every {REAPER_SECONDS}s, {args.trials} trials of each kind")
     for kind, counter in counts.items():
         print(f"{kind}: " + ", ".join(f"{key}: {value}" for key, value in sorted(counter.items())))

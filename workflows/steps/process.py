@@ -144,21 +144,19 @@ def run_process(
         if not cwd.resolve().is_relative_to(workdir.resolve()):
             check_reachable(cwd, ctx.run_as)
     status_read, status_write = os.pipe()
-    spec = {
-        "argv": list(argv),
-        "cwd": str(cwd),
-        "uid": ctx.run_as.uid if ctx.run_as else None,
-        "gid": ctx.run_as.gid if ctx.run_as else None,
-        "grace": grace,
-        "parent": os.getpid(),
-        "status_fd": status_write,
-        "result": str(result_file) if result_file else None,
-        "lock": str(runs / "supervisor.lock"),
-    }
+    options = [
+        str(status_write),
+        str(os.getpid()),
+        str(grace),
+        str(ctx.run_as.uid) if ctx.run_as else "-",
+        str(ctx.run_as.gid) if ctx.run_as else "-",
+        str(result_file) if result_file else "-",
+        str(runs / "supervisor.lock"),
+    ]
     try:
-        # The supervisor is our own script; the step's argv travels as JSON data, never as a shell line.
+        # The supervisor is our own script; the step's argv follows as a list, never as a shell line.
         proc = subprocess.Popen(  # noqa: S603  # nosec B603
-            [sys.executable, "-I", "-S", str(SUPERVISOR), json.dumps(spec)],
+            [sys.executable, "-I", "-S", str(SUPERVISOR), *options, "--", *argv],
             cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,

@@ -1,8 +1,9 @@
 """The supervisor of one step process: it owns the command's process tree and never outlives its worker.
 
-Run as `python -I -S supervisor.py SPEC` by workflows.steps.process, standard library only (no Django,
-no site-packages: it starts in a few milliseconds). SPEC is JSON: argv, cwd, uid/gid (or null), grace,
-the worker's pid, the status pipe's fd, the result file and the lock file. The supervisor
+Run as `python -I -S supervisor.py STATUS_FD PARENT GRACE UID GID RESULT LOCK -- ARGV…` by
+workflows.steps.process, in the command's working directory and environment (`-` for no uid, gid or
+result file). It imports only a few standard modules (no Django, no site-packages, not even json or
+subprocess), so it starts in about as little time as an interpreter can. The supervisor
 
 - asks the kernel for SIGHUP when the worker thread that started it dies (PR_SET_PDEATHSIG), and is a
   child subreaper, so that no descendant of the command can escape by double-forking or setsid;
@@ -22,10 +23,8 @@ import contextlib
 import ctypes
 import errno
 import fcntl
-import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from typing import Any
@@ -40,7 +39,7 @@ class Tree:
 
     def __init__(self, grace: float) -> None:
         self.grace = grace
-        self.child: subprocess.Popen[bytes] | None = None
+        self.child: int | None = None
         self.stop_reason = ""
         self.killed = False
 
@@ -67,9 +66,9 @@ class Tree:
     def _signal_all(self, signum: int) -> None:
         targets = set(descendants(os.getpid()))
         if self.child is not None:
-            targets.add(self.child.pid)
+            targets.add(self.child)
             with contextlib.suppress(OSError):  # the group is empty already
-                os.killpg(self.child.pid, signum)
+                os.killpg(self.child, signum)
         for pid in targets:
             with contextlib.suppress(OSError):  # gone already
                 os.kill(pid, signum)
@@ -127,63 +126,82 @@ def reap_orphans() -> None:
             return
 
 
-def write_atomically(path: str, data: dict[str, Any]) -> None:
+def write_atomically(path: str, text: str) -> None:
     temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(data, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(descriptor, text.encode())
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
     os.replace(temporary, path)
 
 
+def spawn(argv: list[str], uid: int | None, gid: int | None, libc: Any) -> int:
+    """Fork and exec the command in its own session, as uid/gid when given; OSError when it cannot start."""
+    errors_read, errors_write = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:  # the child: only exec (or report why not) from here
+        try:
+            os.close(errors_read)
+            os.setsid()
+            if uid is not None and gid is not None:
+                os.setgroups([])
+                os.setgid(gid)
+                os.setuid(uid)
+            # After the switch to the step user (which clears the setting): the command dies with us too.
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            for signum in (*STOP_SIGNALS, signal.SIGALRM, signal.SIGPIPE, signal.SIGXFSZ):
+                signal.signal(signum, signal.SIG_DFL)
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.execvp(argv[0], argv)  # noqa: S606 - argv is the step command the worker built, no shell
+        except OSError as exc:
+            os.write(errors_write, f"{exc.errno or errno.EIO}".encode())
+        os._exit(127)
+    os.close(errors_write)
+    try:
+        report = os.read(errors_read, 64)
+    finally:
+        os.close(errors_read)
+    if report:
+        os.waitpid(pid, 0)
+        number = int(report)
+        raise OSError(number, os.strerror(number))
+    return pid
+
+
 def main() -> int:
-    spec = json.loads(sys.argv[1])
-    status = os.fdopen(spec["status_fd"], "w", buffering=1)
-    tree = Tree(float(spec["grace"]))
+    status_fd, parent, grace, uid, gid, result, lock_path = sys.argv[1:8]
+    argv = sys.argv[9:]
+    os.set_inheritable(int(status_fd), False)
+    status = os.fdopen(int(status_fd), "w", buffering=1)
+    tree = Tree(float(grace))
     for signum in STOP_SIGNALS:
         signal.signal(signum, tree.request_stop)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGHUP, 0, 0, 0)
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    if os.getppid() != spec["parent"]:
-        status.write(
-            json.dumps({"error": errno.ESRCH, "message": "the worker ended before the step started"}) + "\n"
-        )
+    if os.getppid() != int(parent):
+        status.write(f'{{"error": {errno.ESRCH}, "message": "the worker ended before the step started"}}\n')
         return 1
-    lock = os.open(spec["lock"], os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    lock = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     fcntl.flock(lock, fcntl.LOCK_SH)
-    uid, gid = spec.get("uid"), spec.get("gid")
-
-    def in_child() -> None:
-        # After the switch to the step user (which clears the setting): the command dies with us too.
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
     try:
-        tree.child = subprocess.Popen(  # noqa: S603 - argv is a list the worker built, never a shell line
-            spec["argv"],
-            cwd=spec["cwd"],
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            close_fds=True,
-            user=uid,
-            group=gid,
-            extra_groups=[] if uid is not None else None,
-            preexec_fn=in_child,  # this process has one thread: a preexec function is safe here
-        )
+        tree.child = spawn(argv, None if uid == "-" else int(uid), None if gid == "-" else int(gid), libc)
     except OSError as exc:
-        status.write(
-            json.dumps({"error": exc.errno or errno.EIO, "message": exc.strerror or str(exc)}) + "\n"
-        )
+        message = (exc.strerror or "cannot start").replace('"', "'")
+        status.write(f'{{"error": {exc.errno or errno.EIO}, "message": "{message}"}}\n')
         return 1
-    status.write(json.dumps({"started": tree.child.pid}) + "\n")
+    status.write(f'{{"started": {tree.child}}}\n')
     if tree.stop_reason:  # a stop request arrived while the command was being started
         tree.terminate()
-    returncode = tree.child.wait()
-    result = {"exit": returncode, "stopped": tree.stop_reason, "finished_at": time.time()}
-    if spec.get("result") and not tree.stop_reason:
-        write_atomically(spec["result"], result)
+    _, wait_status = os.waitpid(tree.child, 0)
+    returncode = os.waitstatus_to_exitcode(wait_status)
+    if result != "-" and not tree.stop_reason:
+        write_atomically(result, f'{{"exit": {returncode}, "finished_at": {time.time()}}}')
     tree.finish()
-    status.write(json.dumps(result) + "\n")
+    status.write(f'{{"exit": {returncode}, "stopped": "{tree.stop_reason}"}}\n')
     return 0
 
 
