@@ -13,8 +13,10 @@ variables, outputs of other steps) into `script` or `command` text: pass them th
 or `env` and read them as quoted variables (`"$PARAM_NAME"`), where the shell never parses them.
 
 The process starts from a minimal environment (PATH, HOME=workdir, LANG, TZ, TMPDIR) plus the
-runtime's `ctx.env`, `env`, `params` and `INNOMINATUS_*` variables; the worker's own environment
-(database password, secret key …) never reaches it. Outputs come from `::set-output name=k::v`
+runtime's `ctx.env`, `env`, `params` and `INNOMINATUS_*` variables (among them the idempotency keys
+`INNOMINATUS_IDEMPOTENCY_KEY`, `INNOMINATUS_ATTEMPT_ID`, `INNOMINATUS_STEP_ID`); the worker's own
+environment (database password, secret key …) never reaches it. It runs under a supervisor that ends
+it with its worker, as `ctx.run_as` when set, and leaves its exit code for the reaper (`evidence`). Outputs come from `::set-output name=k::v`
 lines on stdout and from the file named by `$INNOMINATUS_OUTPUT` (`k=v` lines, or `k<<EOF`
 … `EOF` for multi-line values).
 """
