@@ -247,6 +247,12 @@ if Q_TIMEOUT >= Q_RETRY:
 STEP_LEASE_SECONDS = env.int("STEP_LEASE_SECONDS", 30, minimum=5)
 REAPER_INTERVAL_SECONDS = env.int("REAPER_INTERVAL_SECONDS", 15, minimum=1)
 STEP_WORK_ROOT = Path(env.str("STEP_WORK_ROOT", str(DATA_DIR / "work")))
+# Step processes run as this user (name or uid); empty: `nobody` when the worker runs as root, else the
+# worker's own user.
+STEP_RUN_AS_USER = env.str("STEP_RUN_AS_USER", "")
+# How long after its lease expired an attempt on another host counts as over (its processes stopped):
+# a step's stop grace (5 s) plus the time to notice the lease is gone and some clock skew.
+STEP_FENCE_GRACE_SECONDS = env.int("STEP_FENCE_GRACE_SECONDS", 15, minimum=0)
 ADMIN_CONFIG = env.str("ADMIN_CONFIG", "/etc/innominatus/admin-config.yaml")
 # The namespace innominatus itself runs in (the chart sets POD_NAMESPACE): never an application's.
 RELEASE_NAMESPACE = env.str("RELEASE_NAMESPACE", env.str("POD_NAMESPACE", "innominatus"))

@@ -1,6 +1,10 @@
 """Shared fixtures: users, teams and authenticated API clients."""
 
-from collections.abc import Callable
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +18,22 @@ User = get_user_model()
 
 # The fake Kubernetes API server fixtures: fake_kube, fake_kubeconfig, no_cluster.
 pytest_plugins = ["tests.fakekube.fixtures"]
+
+
+@pytest.fixture
+def tmp_path(tmp_path: Path) -> Iterator[Path]:
+    """A fresh directory the step user may use: tests run as root, and a root worker runs step processes
+    as `nobody` (STEP_RUN_AS_USER), which cannot enter pytest's own tmp_path (under a 0700 directory
+    every pytest session of root resets)."""
+    if os.geteuid() != 0:
+        yield tmp_path
+        return
+    shared = Path(tempfile.mkdtemp(prefix=f"innominatus-{tmp_path.name[:40]}-"))
+    shared.chmod(0o777)
+    try:
+        yield shared
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
 
 
 @pytest.fixture

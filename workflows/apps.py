@@ -11,7 +11,19 @@ class WorkflowsConfig(AppConfig):
     verbose_name = "Workflows"
 
     def ready(self) -> None:
+        from django.conf import settings
+        from django.core.exceptions import ImproperlyConfigured
         from django_q.signals import post_spawn
+
+        from workflows.steps.isolation import protect_worker_process, resolve_step_user
+
+        # Step processes run as this process's user unless STEP_RUN_AS_USER says otherwise: none of them
+        # may read this process's memory or environment (secret key, database password) through /proc.
+        protect_worker_process()
+        try:
+            resolve_step_user(settings.STEP_RUN_AS_USER)
+        except ValueError as exc:
+            raise ImproperlyConfigured(str(exc)) from exc
 
         from workflows import signals
         from workflows.providers import checks  # noqa: F401 - registers the provider system check

@@ -118,6 +118,7 @@ def test_two_workers_and_many_workflows_run_every_side_effect_exactly_once(
     processes.qcluster("b", workers=2)
     ledger = tmp_path / "ledger"
     ledger.mkdir()
+    ledger.chmod(0o777)  # the scripts run as the step user (the workers run as root in CI)
     text = f"""
 metadata: {{name: side-effects}}
 steps:

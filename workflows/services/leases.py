@@ -1,9 +1,12 @@
-"""Step leases: who runs a step, and until when, moved only through conditional updates."""
+"""Step leases: who runs a step, and until when, moved only through conditional updates; and fencing:
+when an earlier attempt of a step is surely over, so that another may start."""
 
+import fcntl
 import os
 import socket
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -12,11 +15,75 @@ from django.utils import timezone
 from workflows.choices import STEP_TRANSITIONS, ExecutionStatus, StepStatus, check_transition
 from workflows.models import StepExecution
 from workflows.services import steprows
+from workflows.steps.isolation import ENGINE_DIR, RUNS_DIR
+from workflows.steps.process import safe_name
 
 
 def worker_identity() -> str:
     """Who holds a lease: host, process and thread."""
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def owner_process(owner: str) -> tuple[str, int] | None:
+    """(host, pid) of a lease owner written by worker_identity; None when it is not one."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    return (host, int(pid)) if host and pid.isdigit() else None
+
+
+def attempt_is_over(step: StepExecution, now: datetime) -> tuple[bool, str]:
+    """Whether the running attempt of `step` can no longer act, and why (or why it may still).
+
+    Over when its worker process is gone from this host and no supervisor of its step processes is
+    left, or when its lease expired more than STEP_FENCE_GRACE_SECONDS ago: by then a live worker has
+    noticed it could not renew the lease and stopped the step's processes (see monitor.Watch), and a
+    dead worker's supervisors have ended theirs.
+    """
+    grace = timedelta(seconds=settings.STEP_FENCE_GRACE_SECONDS)
+    expires = step.lease_expires_at
+    if expires is not None and now - expires > grace:
+        return True, f"its lease expired more than {settings.STEP_FENCE_GRACE_SECONDS}s ago"
+    process = owner_process(step.lease_owner)
+    if process is None or process[0] != socket.gethostname():
+        return False, "its lease has not expired for long enough"
+    if process_alive(process[1]):
+        return False, f"its worker process {process[1]} is still running"
+    if supervisor_running(settings.STEP_WORK_ROOT / step.execution_id, step.name):
+        return False, "its worker died and the step's processes are still being stopped"
+    return True, f"its worker process {process[1]} is gone"
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process (not a zombie waiting for its parent) with this pid runs on this host."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return stat[stat.rindex(")") + 2 :][:1] not in ("Z", "X")
+
+
+def supervisor_running(workdir: Path, step_name: str) -> bool:
+    """Whether a supervisor of the step's processes still holds its lock (workflows/steps/supervisor.py)."""
+    path = workdir / ENGINE_DIR / RUNS_DIR / safe_name(step_name) / "supervisor.lock"
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)
+    return False
 
 
 def _lease_fields(owner: str, now: datetime) -> dict[str, Any]:

@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 0.2
 STATUS_INTERVAL = 1.0
+# A renewal that failed (the database is unreachable) is tried again this soon, not a third of a lease later.
+RENEW_RETRY = 1.0
+# Taken off the lease as this worker counts it: the database's clock started it a little earlier.
+LEASE_MARGIN = 1.0
 # A companion that has had nothing to watch for this long sleeps until the next step (and closes its
 # database connection); until then it looks every FLUSH_INTERVAL, so a chain of short steps never has to
 # wake it.
@@ -53,23 +57,43 @@ class Watch:
         # runner waited for the tick's flush).
         self.ticking = threading.Lock()
         self._reason: str | None = None
-        self._last_status = self._last_renew = time.monotonic()
+        self._last_status = time.monotonic()
+        self._next_renew = self.started + lease_seconds / 3
+        # Until when the lease surely holds, on this worker's monotonic clock: moved by each renewal.
+        self.valid_until = self.started + lease_seconds - LEASE_MARGIN
+        # Set once the step's work is done: only the lease is kept while its result is recorded.
+        self.finishing = False
 
     def check_stop(self) -> str | None:
-        """Why the step must stop now, or None; cheap enough to call in every wait loop."""
+        """Why the step must stop now, or None; cheap enough to call in every wait loop.
+
+        A lease this worker could not renew in time ends the attempt even when the database cannot be
+        asked: the reaper may hand the step to another worker once the lease expired (plus the fencing
+        grace), and by then this attempt's processes must be gone."""
+        if self._reason is None and time.monotonic() > self.valid_until:
+            self._reason = "lease lost: it could not be renewed in time (is the database reachable?)"
         if self._reason is None and self.deadline is not None and timezone.now() >= self.deadline:
             self._reason = "the workflow's timeout expired"
         return self._reason
 
+    def lease_remaining(self) -> float:
+        """Seconds the lease surely holds from now (negative once it may have expired)."""
+        return self.valid_until - time.monotonic()
+
+    def finish(self) -> None:
+        """The step's work is done: from now on ticks only renew the lease (the runner flushes and records)."""
+        with self.ticking:
+            self.finishing = True
+
     def tick(self) -> None:
         """Flush the log; now and then look for a cancellation and renew the lease."""
-        self.writer.flush()
         now = time.monotonic()
-        if now - self._last_status >= STATUS_INTERVAL:
-            self._last_status = now
-            self._check_execution()
-        if now - self._last_renew >= self.lease_seconds / 3:
-            self._last_renew = now
+        if not self.finishing:
+            self.writer.flush()
+            if now - self._last_status >= STATUS_INTERVAL:
+                self._last_status = now
+                self._check_execution()
+        if now >= self._next_renew:
             self._renew()
 
     def _check_execution(self) -> None:
@@ -80,11 +104,16 @@ class Watch:
             self._reason = "cancelled"
 
     def _renew(self) -> None:
+        sent = time.monotonic()
+        self._next_renew = sent + RENEW_RETRY
         close_old_connections()
         renewed = StepExecution.objects.filter(
             pk=self.step_id, status=StepStatus.RUNNING, lease_owner=self.owner
         ).update(lease_expires_at=timezone.now() + timedelta(seconds=self.lease_seconds))
-        if not renewed and self._reason is None:
+        if renewed:
+            self.valid_until = sent + self.lease_seconds - LEASE_MARGIN
+            self._next_renew = sent + self.lease_seconds / 3
+        elif self._reason is None and not self.finishing:
             self._reason = "lease lost: another worker or the reaper took this step over"
 
     def release(self) -> None:

@@ -12,9 +12,9 @@ from django.db import IntegrityError, transaction
 from innominatus.problems import Conflict, ProblemError
 from workflows.models import Application, NamespaceClaim, WorkflowExecution
 from workflows.providers.config import platform_config
-from workflows.services.resource_values import team_shared_namespace
 from workflows.runtime.ownership import Owner
 from workflows.score.naming import k8s_name
+from workflows.services.resource_values import team_shared_namespace
 
 # Kubernetes' own namespaces: never an application's.
 BUILTIN_RESERVED = ("default", "kube-*")

@@ -1,6 +1,7 @@
 """Recovery: steps whose worker vanished, executions that stalled, and workflows past their deadline."""
 
 import logging
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -12,8 +13,9 @@ from django.utils import timezone
 from innominatus.logcontext import bind
 from workflows.choices import EXECUTION_ACTIVE_STATUSES, ExecutionStatus, StepStatus
 from workflows.models import StepExecution, WorkflowExecution
-from workflows.services import scheduler
+from workflows.services import leases, runner, scheduler
 from workflows.services.steplog import StepLogWriter
+from workflows.steps.registry import get_step
 
 logger = logging.getLogger(__name__)
 
@@ -27,22 +29,42 @@ class ReapReport:
     cancelled: list[str] = field(default_factory=list)
     advanced: list[str] = field(default_factory=list)
     timed_out: list[str] = field(default_factory=list)
+    # Recorded from the result their attempt left (its worker died before recording it).
+    recorded: list[str] = field(default_factory=list)
+    # Not recovered yet: their earlier attempt may still be running.
+    waiting: list[str] = field(default_factory=list)
 
 
 def expired_steps(now: datetime | None = None) -> list[StepExecution]:
-    """Running steps whose lease ran out: their worker is gone or hung."""
+    """Running steps whose lease ran out, or whose worker on this host is gone: their worker is gone or
+    hung. Whether they may be recovered yet is for attempt_is_over to say."""
     now = now or timezone.now()
-    return list(
-        StepExecution.objects.filter(status=StepStatus.RUNNING, lease_expires_at__lt=now)
+    local = Q(lease_owner__startswith=f"{socket.gethostname()}:")
+    return [
+        step
+        for step in StepExecution.objects.filter(status=StepStatus.RUNNING)
+        .filter(Q(lease_expires_at__lt=now) | local)
         .select_related("execution")
         .order_by("lease_expires_at")
-    )
+        if (step.lease_expires_at is not None and step.lease_expires_at < now)
+        or not leases.process_alive((leases.owner_process(step.lease_owner) or ("", 0))[1])
+    ]
 
 
 def recover_step(step: StepExecution, report: ReapReport) -> None:
-    """Retry a step whose lease expired when attempts remain, otherwise fail it with the reason."""
+    """Once its earlier attempt is surely over: record the result that attempt left, if any; otherwise
+    retry the step when attempts remain, or fail it with the reason."""
+    over, why = leases.attempt_is_over(step, timezone.now())
+    if not over:
+        report.waiting.append(f"{step.execution_id}/{step.name}")
+        return
     expired_at = step.lease_expires_at.isoformat() if step.lease_expires_at else "unknown"
-    explanation = f"worker {step.lease_owner or '?'} stopped heartbeating (lease expired at {expired_at})"
+    explanation = (
+        f"worker {step.lease_owner or '?'} stopped heartbeating (lease expired at {expired_at}; {why})"
+    )
+    if step.execution.status != ExecutionStatus.CANCELLED and _record_evidence(step, explanation):
+        report.recorded.append(f"{step.execution_id}/{step.name}")
+        return
     writer = StepLogWriter(execution_id=step.execution_id, step_id=step.pk)
     with transaction.atomic():
         execution = WorkflowExecution.objects.select_for_update().get(pk=step.execution_id)
@@ -85,6 +107,23 @@ def recover_step(step: StepExecution, report: ReapReport) -> None:
         with bind(workflow_id=step.execution_id, step=step.name):
             logger.warning("recovered step with expired lease", extra={"action": line})
         scheduler.advance_and_dispatch(step.execution_id)
+
+
+def _record_evidence(step: StepExecution, explanation: str) -> bool:
+    """Record the step from the result file its attempt left in the work directory, when there is one."""
+    result = get_step(step.step_type).evidence(
+        settings.STEP_WORK_ROOT / step.execution_id, step.name, step.attempt
+    )
+    if result is None:
+        return False
+    note = f"{explanation}; the step's process had finished: recorded from its result file"
+    if not runner.record_evidence(step, result, note):
+        return False
+    with bind(workflow_id=step.execution_id, step=step.name):
+        logger.warning(
+            "recorded a step from the result its dead worker's attempt left", extra={"status": result.status}
+        )
+    return True
 
 
 def stalled_executions(now: datetime | None = None) -> list[str]:

@@ -1,6 +1,7 @@
 """Running steps: claim one under a lease, run its type, then record its result and claim its
 successor in one transaction, and go on down the chain."""
 
+import functools
 import logging
 import time
 import traceback
@@ -9,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from innominatus.logcontext import bind
@@ -28,13 +29,19 @@ from workflows.services.namespaces import execution_owner
 from workflows.services.resources import ExecutionResourceOps
 from workflows.services.secrets import execution_secrets
 from workflows.services.steplog import StepLogWriter
-from workflows.steps.base import StepContext, StepStopped
+from workflows.steps.base import StepContext, StepResult, StepStopped, StepUser
+from workflows.steps.isolation import resolve_step_user
 from workflows.steps.registry import get_step
 
 logger = logging.getLogger(__name__)
 
 # Retries due sooner than this run again in the same worker instead of waiting for the reaper's tick.
 INLINE_RETRY_MAX_DELAY = 5.0
+# Back-off between tries to record a result while the database is unreachable (seconds, doubling).
+RECORD_RETRY_FIRST = 0.25
+RECORD_RETRY_MAX = 2.0
+# What a database outage raises: the connection is gone, not the statement wrong.
+CONNECTION_ERRORS = (OperationalError, InterfaceError)
 
 
 @dataclass
@@ -108,13 +115,26 @@ def _run(claimed: Claimed, owner: str) -> Claimed | None:
             # A first attempt has no earlier lines of its own: numbering starts without a query.
             first_seq=1 if step.attempt == 1 else None,
         )
-        outcome = _attempt(claimed, step_def, owner, writer)
-        if outcome.error:
-            # A resource step may have stored new secrets while it ran: the redaction reads them again.
-            outcome.error = redact_for_app(outcome.error, app_name=execution.app_name, secrets=writer.secrets)
-        if outcome.status == StepStatus.FAILED and outcome.error:
-            writer.system(f"attempt {step.attempt} failed: {outcome.error}", level="error")
-        recorded = _record(claimed, step_def, owner, outcome, writer)
+        watch = Watch(
+            step_id=step.pk,
+            execution_id=execution.id,
+            owner=owner,
+            lease_seconds=settings.STEP_LEASE_SECONDS,
+            deadline=execution.deadline,
+            writer=writer,
+        )
+        try:
+            outcome = _attempt(claimed, step_def, owner, writer, watch)
+            if outcome.error:
+                # A resource step may have stored new secrets while it ran: the redaction reads them again.
+                outcome.error = redact_for_app(
+                    outcome.error, app_name=execution.app_name, secrets=writer.secrets
+                )
+            if outcome.status == StepStatus.FAILED and outcome.error:
+                writer.system(f"attempt {step.attempt} failed: {outcome.error}", level="error")
+            recorded = _record_durably(claimed, step_def, owner, outcome, writer, watch)
+        finally:
+            watch.release()
     if recorded.claimed is not None and not uses_resources:
         recorded.claimed.secrets = secrets
     scheduler.dispatch(recorded.queued)
@@ -124,8 +144,11 @@ def _run(claimed: Claimed, owner: str) -> Claimed | None:
     return recorded.claimed
 
 
-def _attempt(claimed: Claimed, step_def: StepDefinition, owner: str, writer: StepLogWriter) -> Outcome:
-    """Render the step's configuration and run it while a monitor thread keeps the lease."""
+def _attempt(
+    claimed: Claimed, step_def: StepDefinition, owner: str, writer: StepLogWriter, watch: Watch
+) -> Outcome:
+    """Render the step's configuration and run it while the companion thread keeps the lease (and goes
+    on keeping it, once the step is done, until the runner releases the watch)."""
     step, execution = claimed.step, claimed.execution
     writer.system(f"attempt {step.attempt} of {step.max_attempts} started on {owner}")
     context = execution_context(execution, claimed.steps)
@@ -136,14 +159,6 @@ def _attempt(claimed: Claimed, step_def: StepDefinition, owner: str, writer: Ste
         return Outcome(StepStatus.FAILED, {}, f"configuration could not be rendered: {exc}")
     if config:
         StepExecution.objects.filter(pk=step.pk).update(config=config)
-    watch = Watch(
-        step_id=step.pk,
-        execution_id=execution.id,
-        owner=owner,
-        lease_seconds=settings.STEP_LEASE_SECONDS,
-        deadline=execution.deadline,
-        writer=writer,
-    )
     ctx = StepContext(
         execution_id=execution.id,
         app_name=execution.app_name,
@@ -161,6 +176,8 @@ def _attempt(claimed: Claimed, step_def: StepDefinition, owner: str, writer: Ste
         resources=context["resources"],
         resource_ops=ExecutionResourceOps(execution),
         owner=execution_owner(execution),
+        step_id=step.pk,
+        run_as=step_user(),
     )
     companion().watch(watch)
     try:
@@ -176,9 +193,77 @@ def _attempt(claimed: Claimed, step_def: StepDefinition, owner: str, writer: Ste
         logger.error("step raised an unexpected error", extra={"traceback": redact(trace, writer.secrets)})
         outcome = Outcome(StepStatus.FAILED, {}, f"internal error: {type(exc).__name__}: {exc}")
     finally:
-        watch.release()
+        watch.finish()
     # The last lines are stored with the result, in the same statement where the database allows it.
     return outcome
+
+
+def step_user() -> StepUser | None:
+    """Who step processes run as (STEP_RUN_AS_USER; `nobody` for a worker running as root)."""
+    return _resolved_step_user(settings.STEP_RUN_AS_USER)
+
+
+@functools.cache
+def _resolved_step_user(setting: str) -> StepUser | None:
+    return resolve_step_user(setting)
+
+
+def _record_durably(
+    claimed: Claimed,
+    step_def: StepDefinition,
+    owner: str,
+    outcome: Outcome,
+    writer: StepLogWriter,
+    watch: Watch,
+) -> Recorded:
+    """`_record`, tried again with back-off while the database is unreachable, for as long as the lease
+    holds (the companion keeps renewing it meanwhile); then the attempt is given up to the reaper."""
+    delay = RECORD_RETRY_FIRST
+    while True:
+        try:
+            return _record(claimed, step_def, owner, outcome, writer)
+        except CONNECTION_ERRORS as exc:
+            if connection.in_atomic_block:
+                raise  # the caller's transaction is lost with the connection: only it can start over
+            writer.undrain()
+            connection.close()
+            if watch.lease_remaining() <= delay:
+                logger.error(
+                    "the step's result could not be recorded before its lease ran out; leaving it to the reaper",
+                    extra={"status": outcome.status, "error": str(exc)},
+                )
+                return Recorded()
+            logger.warning(
+                "recording the step's result failed; trying again",
+                extra={"error": str(exc), "retry_in_seconds": delay},
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, RECORD_RETRY_MAX)
+
+
+def record_evidence(step: StepExecution, result: StepResult, note: str) -> bool:
+    """Record the result a dead worker's attempt left behind, as its worker would have: the caller (the
+    reaper) takes the step over under its own lease first. Returns False when someone else moved it."""
+    owner = worker_identity()
+    lease = timezone.now() + timedelta(seconds=settings.STEP_LEASE_SECONDS)
+    taken = StepExecution.objects.filter(
+        pk=step.pk, status=StepStatus.RUNNING, lease_owner=step.lease_owner
+    ).update(lease_owner=owner, lease_expires_at=lease)
+    if not taken:
+        return False
+    execution = WorkflowExecution.objects.select_related("revision", "application").get(pk=step.execution_id)
+    steps = context_steps(execution)
+    mine = next(row for row in steps if row.pk == step.pk)
+    claimed = Claimed(mine, execution, WorkflowDefinition.from_dict(execution.definition), steps)
+    writer = StepLogWriter(execution_id=execution.id, step_id=step.pk)
+    writer.system(note, level="warning")
+    outcome = Outcome(result.status, dict(result.outputs), result.error)
+    with bind(workflow_id=execution.id, app_name=execution.app_name, step=mine.name):
+        recorded = _record(
+            claimed, claimed.definition.step(mine.name), owner, outcome, writer, claim_successor=False
+        )
+    scheduler.dispatch(recorded.queued)
+    return True
 
 
 def _stopped_outcome(reason: str) -> Outcome:
@@ -217,10 +302,12 @@ def _record(
     owner: str,
     outcome: Outcome,
     writer: StepLogWriter,
+    *,
+    claim_successor: bool = True,
 ) -> Recorded:
     """Store the attempt's result and advance the execution in one transaction under its row lock;
     the first successor that became ready is claimed for this worker in the same transaction (in the
-    statement that stores the result, on PostgreSQL)."""
+    statement that stores the result, on PostgreSQL), unless `claim_successor` is off (all are queued)."""
     step = claimed.step
     if outcome.lease_lost:
         writer.flush()
@@ -286,7 +373,7 @@ def _record(
                 locked=execution,
                 steps=steps,
                 definition=claimed.definition,
-                claim=recording.store_and_claim,
+                claim=recording.store_and_claim if claim_successor else None,
             )
             if not recording.store():
                 # Another worker or the reaper took the step over: nothing decided on its result stands.

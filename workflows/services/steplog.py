@@ -33,6 +33,8 @@ class StepLogWriter:
         self._flush_lock = threading.Lock()
         # A first attempt has no earlier lines, so numbering can start without asking the database.
         self._next_seq: int | None = first_seq
+        # Lines handed out by drain() whose statement may still fail (see undrain).
+        self._drained: list[StepLog] = []
 
     def write(self, message: str, stream: str = LogStream.STDOUT, level: str = "info") -> None:
         """Queue one line (several lines are split); safe to call from any thread."""
@@ -61,14 +63,35 @@ class StepLogWriter:
     def drain(self) -> list[StepLog]:
         """Take the queued lines, numbered, for the caller to store in its own statement."""
         with self._flush_lock:
-            return self._numbered()
+            batch = self._numbered()
+            self._drained.extend(batch)
+            return batch
+
+    def undrain(self) -> None:
+        """Queue again, with their numbers, the lines drained since the last undrain: the statement that
+        was to store them failed."""
+        with self._flush_lock:
+            self._requeue(self._drained)
+            self._drained = []
 
     def flush(self) -> int:
-        """Store queued lines; returns how many were written."""
+        """Store queued lines; returns how many were written. Lines a failed insert did not store stay
+        queued for the next flush."""
         with self._flush_lock:
             batch = self._numbered()
-            steprows.insert_logs(batch)
+            try:
+                steprows.insert_logs(batch)
+            except Exception:
+                self._requeue(batch)
+                raise
             return len(batch)
+
+    def _requeue(self, batch: list[StepLog]) -> None:
+        if not batch:
+            return
+        with self._lock:
+            self._pending = batch + self._pending
+            self._next_seq = batch[0].seq
 
     def _numbered(self) -> list[StepLog]:
         with self._lock:

@@ -159,6 +159,15 @@ class ResourceOps(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class StepUser:
+    """The unprivileged account a step's processes run as (a worker running as root never lends its own)."""
+
+    uid: int
+    gid: int
+    name: str
+
+
 @dataclass
 class StepContext:
     """Everything a step may use. Steps never touch the ORM; the runtime supplies these callbacks."""
@@ -185,6 +194,18 @@ class StepContext:
     # The team and application whose cluster objects the step may create and change (None outside an
     # execution); see workflows/runtime/ownership.py.
     owner: Owner | None = None
+    # The step's row id (idempotency keys); None outside an execution.
+    step_id: int | None = None
+    # Who the step's processes run as; None runs them as the worker's own user.
+    run_as: StepUser | None = None
+
+    def idempotency_key(self) -> str:
+        """The same for every attempt of this step of this execution, different for any other step."""
+        return f"{self.execution_id}/{self.step_id if self.step_id is not None else self.step_name}"
+
+    def attempt_id(self) -> str:
+        """Unique to this attempt: the idempotency key and the attempt number."""
+        return f"{self.idempotency_key()}/{self.attempt}"
 
     def remaining(self) -> float | None:
         """Seconds left before the step's timeout, or None when it has none."""
@@ -232,6 +253,11 @@ class Step(ABC):
     @abstractmethod
     def run(self, ctx: StepContext) -> StepResult:
         """Do the step's work; return its result, or raise StepStopped when told to stop."""
+
+    def evidence(self, workdir: Path, step_name: str, attempt: int) -> StepResult | None:
+        """The result an attempt left in its work directory when its worker died before recording it;
+        None when it left none (the attempt is then retried or failed)."""
+        return None
 
 
 def require_keys(config: Mapping[str, Any], keys: Sequence[str]) -> list[str]:

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from workflows.steps.base import Step, StepContext, StepResult
+from workflows.steps.isolation import ENGINE_DIR, private_dir
 from workflows.steps.process import DEFAULT_GRACE, ProcessResult, run_process, safe_name, scrubbed_env
 
 DEFAULT_AUTHOR = ("innominatus", "innominatus@localhost")
@@ -99,7 +100,7 @@ class GitStep(Step):
         checkout = workdir / "git" / safe_name(ctx.step_name)
         if checkout.exists():
             shutil.rmtree(checkout)
-        meta.mkdir(parents=True, exist_ok=True)
+        private_dir(private_dir(workdir / ENGINE_DIR) / safe_name(ctx.step_name))
         git = _Git(ctx, self._env(ctx, meta, username, token), self.grace_period)
         try:
             git.run(workdir, "clone", "-q", "--no-tags", "--", url, str(checkout))

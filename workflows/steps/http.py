@@ -4,7 +4,9 @@ Configuration: `method` (GET), `url`, `headers`, `body` (a string, or a mapping/
 JSON), `expected_status` (an int or a list; default any 2xx), `timeout` (seconds or a duration,
 default 30s, never beyond the step's own timeout), `outputs` ({name: path into the JSON
 response}, e.g. `data.items[0].id`; `$` is the whole document), `follow_redirects` (false),
-`ca_bundle` (a CA file for internal TLS). Outputs always include `status_code`.
+`ca_bundle` (a CA file for internal TLS). Outputs always include `status_code`. Every request
+carries an `Idempotency-Key` header, the same for each attempt of the step (unless `headers` sets
+one), so an API that honours it applies a request retried after a crash only once.
 
 SSRF guard: the host is resolved and every address must be public; loopback, private,
 link-local (cloud metadata), multicast, reserved and unspecified addresses are refused unless
@@ -95,6 +97,10 @@ class HttpStep(Step):
             url=str(config["url"]),
             headers={str(k): str(v) for k, v in (config.get("headers") or {}).items()},
         )
+        # Every attempt of this step sends the same key, so a server that honours it applies a retried
+        # request once; a key set in config.headers wins.
+        if not any(k.lower() == "idempotency-key" for k in request.headers):
+            request.headers["Idempotency-Key"] = ctx.idempotency_key()
         body = config.get("body")
         if isinstance(body, Mapping | list):
             request.data = json.dumps(body).encode()

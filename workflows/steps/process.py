@@ -1,15 +1,18 @@
-"""Run a step's subprocess: scrubbed environment, own process group, live log lines, prompt stop."""
+"""Run a step's subprocess under a supervisor: scrubbed environment, own session, live log lines, prompt
+stop, and no process that outlives its worker."""
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import json
 import os
 import queue
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from workflows.steps.base import StepContext, StepStopped
+from workflows.steps.isolation import ENGINE_DIR, RUNS_DIR, check_reachable, hand_over, private_dir
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 MAX_LOG_LINES = 10_000
@@ -98,6 +102,18 @@ def scrubbed_env(workdir: Path, *layers: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+SUPERVISOR = Path(__file__).with_name("supervisor.py")
+# How long a stopped supervisor may take beyond the grace period before it is killed outright.
+SUPERVISOR_SLACK = 3.0
+
+
+def run_dir(workdir: Path, step_name: str) -> Path:
+    """Where the supervisors of a step's processes keep their lock and result files (the worker's own)."""
+    engine = private_dir(workdir / ENGINE_DIR)
+    runs = private_dir(engine / RUNS_DIR, 0o700)
+    return private_dir(runs / safe_name(step_name), 0o700)
+
+
 def run_process(
     ctx: StepContext,
     argv: Sequence[str],
@@ -108,27 +124,62 @@ def run_process(
     capture_stdout: bool = False,
     grace: float = DEFAULT_GRACE,
     max_log_lines: int = MAX_LOG_LINES,
+    result_file: Path | None = None,
 ) -> ProcessResult:
     """Run argv to completion, streaming its output to ctx.log as it arrives.
 
-    The process gets its own session (and so its own process group). When the step must stop
-    (ctx.raise_if_stopped raises), the whole group gets SIGTERM, then SIGKILL after `grace`
-    seconds, and StepStopped propagates. Processes the command leaves behind are terminated too:
-    nothing outlives its step. Raises OSError when argv cannot be started.
+    The process runs under a supervisor (workflows/steps/supervisor.py) in its own session, as
+    ctx.run_as when set. When the step must stop (ctx.raise_if_stopped raises), the supervisor ends
+    the whole process tree (SIGTERM, SIGKILL after `grace` seconds) and StepStopped propagates; when
+    the worker dies, the kernel tells the supervisor, which does the same. Processes the command leaves
+    behind are ended too: nothing outlives its step. With `result_file`, the supervisor writes the exit
+    code there when the command ended on its own (evidence for a worker that dies before recording it).
+    Raises OSError when argv cannot be started.
     """
+    workdir = Path(ctx.workdir)
     cwd.mkdir(parents=True, exist_ok=True)
-    # Running the step's own command is this module's purpose; argv is a list, never a shell line.
-    proc = subprocess.Popen(  # noqa: S603  # nosec B603
-        list(argv),
-        cwd=cwd,
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        close_fds=True,
-    )
+    runs = run_dir(workdir, ctx.step_name)
+    if ctx.run_as is not None:
+        hand_over(workdir, ctx.run_as)
+        if not cwd.resolve().is_relative_to(workdir.resolve()):
+            check_reachable(cwd, ctx.run_as)
+    status_read, status_write = os.pipe()
+    options = [
+        str(status_write),
+        str(os.getpid()),
+        str(grace),
+        str(ctx.run_as.uid) if ctx.run_as else "-",
+        str(ctx.run_as.gid) if ctx.run_as else "-",
+        str(result_file) if result_file else "-",
+        str(runs / "supervisor.lock"),
+    ]
+    try:
+        # The supervisor is our own script; the step's argv follows as a list, never as a shell line.
+        proc = subprocess.Popen(  # noqa: S603  # nosec B603
+            [sys.executable, "-I", "-S", str(SUPERVISOR), *options, "--", *argv],
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            close_fds=True,
+            pass_fds=(status_write,),
+        )
+    finally:
+        os.close(status_write)
+    status = os.fdopen(status_read, "rb")
     assert proc.stdout is not None and proc.stderr is not None
+    try:
+        started = _status_line(status)
+        if "started" not in started:
+            proc.wait()
+            raise OSError(int(started.get("error") or errno.EIO), str(started.get("message") or "no status"))
+    except BaseException:
+        status.close()
+        proc.stdout.close()
+        proc.stderr.close()
+        raise
     lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
     readers = [
         threading.Thread(target=_read_lines, args=(proc.stdout, "stdout", lines), daemon=True),
@@ -137,32 +188,56 @@ def run_process(
     for reader in readers:
         reader.start()
     sink = _LineSink(ctx, on_line, capture_stdout, max_log_lines)
+    command = int(started["started"])
     try:
         _pump(ctx, proc, lines, sink, grace)
     except StepStopped:
-        _terminate_group(proc.pid, grace)
-        proc.wait()
+        _stop(proc, command, grace)
         _finish_readers(proc, readers)
         # What the process printed while shutting down ("Stopping operation…") still reaches the log.
         _drain(lines, sink)
+        status.close()
         raise
     except BaseException:
-        _terminate_group(proc.pid, grace)
-        proc.wait()
+        _stop(proc, command, grace)
         _finish_readers(proc, readers)
+        status.close()
         raise
-    if _group_alive(proc.pid):
-        _terminate_group(proc.pid, grace)
-    returncode = proc.wait()
+    proc.wait()
+    ended = _status_line(status)
+    status.close()
     _finish_readers(proc, readers)
     _drain(lines, sink)
     return ProcessResult(
-        returncode=returncode,
+        returncode=int(ended["exit"]) if "exit" in ended else proc.returncode,
         stdout_tail=list(sink.tails["stdout"]),
         stderr_tail=list(sink.tails["stderr"]),
         stdout=sink.captured,
         lines_seen=sink.seen,
     )
+
+
+def _status_line(status: IO[bytes]) -> dict[str, Any]:
+    """The supervisor's next status line; {} when it ended without one."""
+    line = status.readline()
+    try:
+        value = json.loads(line) if line.strip() else {}
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _stop(proc: subprocess.Popen[bytes], command: int, grace: float) -> None:
+    """Ask the supervisor to end the command's tree; kill both outright if it does not within the grace
+    period (and some slack)."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace + SUPERVISOR_SLACK)
+    except subprocess.TimeoutExpired:
+        _signal_group(command, signal.SIGKILL)
+        proc.kill()
+        proc.wait()
 
 
 def _finish_readers(proc: subprocess.Popen[bytes], readers: list[threading.Thread]) -> None:
@@ -226,7 +301,6 @@ def _pump(
     """Deliver lines until the process exited and both pipes closed, checking for a stop request."""
     open_streams = 2
     exited_at: float | None = None
-    leftovers_killed = False
     while True:
         # Once both pipes closed, only the exit is awaited: poll briefly so short commands finish fast.
         try:
@@ -253,15 +327,9 @@ def _pump(
             continue
         if open_streams == 0:
             return
-        lingering = time.monotonic() - exited_at
-        if not leftovers_killed and lingering > PIPE_LINGER:
-            ctx.log(
-                "the command exited but background processes still hold its output; stopping them", "system"
-            )
-            _terminate_group(proc.pid, grace)
-            leftovers_killed = True
-        elif leftovers_killed and lingering > PIPE_LINGER + grace + 2.0:
-            # Only a process that escaped our group (setsid) can still hold the pipes; stop waiting for it.
+        # The supervisor ended every process of the tree before it exited: only a process that got out of
+        # it (another subreaper adopted it) can still hold the pipes; stop waiting for it.
+        if time.monotonic() - exited_at > PIPE_LINGER + grace:
             ctx.log("output pipes still open after the command ended; ignoring further output", "system")
             return
 
@@ -295,44 +363,6 @@ def _has_exited(pid: int) -> bool:
         return True
 
 
-def _group_alive(pgid: int) -> bool:
-    """Whether any live (non-zombie) process is still in the process group."""
-    proc_root = Path("/proc")
-    if not proc_root.is_dir():
-        try:
-            os.killpg(pgid, 0)
-        except (ProcessLookupError, PermissionError):
-            return False
-        return True
-    with os.scandir(proc_root) as entries:
-        for entry in entries:
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = Path(entry.path, "stat").read_text()
-            except OSError:
-                continue
-            # The command name may contain spaces and parentheses; the fields after the last ')' are fixed.
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-                return True
-    return False
-
-
 def _signal_group(pgid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
         os.killpg(pgid, signum)
-
-
-def _terminate_group(pgid: int, grace: float) -> None:
-    """SIGTERM the whole group, then SIGKILL whatever is still alive after `grace` seconds."""
-    _signal_group(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not _group_alive(pgid):
-            return
-        time.sleep(0.05)
-    _signal_group(pgid, signal.SIGKILL)
-    deadline = time.monotonic() + 2.0
-    while time.monotonic() < deadline and _group_alive(pgid):
-        time.sleep(0.02)

@@ -13,14 +13,17 @@ variables, outputs of other steps) into `script` or `command` text: pass them th
 or `env` and read them as quoted variables (`"$PARAM_NAME"`), where the shell never parses them.
 
 The process starts from a minimal environment (PATH, HOME=workdir, LANG, TZ, TMPDIR) plus the
-runtime's `ctx.env`, `env`, `params` and `INNOMINATUS_*` variables; the worker's own environment
-(database password, secret key …) never reaches it. Outputs come from `::set-output name=k::v`
+runtime's `ctx.env`, `env`, `params` and `INNOMINATUS_*` variables (among them the idempotency keys
+`INNOMINATUS_IDEMPOTENCY_KEY`, `INNOMINATUS_ATTEMPT_ID`, `INNOMINATUS_STEP_ID`); the worker's own
+environment (database password, secret key …) never reaches it. It runs under a supervisor that ends
+it with its worker, as `ctx.run_as` when set, and leaves its exit code for the reaper (`evidence`). Outputs come from `::set-output name=k::v`
 lines on stdout and from the file named by `$INNOMINATUS_OUTPUT` (`k=v` lines, or `k<<EOF`
 … `EOF` for multi-line values).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Mapping
@@ -28,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from workflows.steps.base import Step, StepContext, StepResult
-from workflows.steps.process import DEFAULT_GRACE, env_vars, run_process, safe_name, scrubbed_env
+from workflows.steps.isolation import ENGINE_DIR, RUNS_DIR, private_dir
+from workflows.steps.process import DEFAULT_GRACE, env_vars, run_dir, run_process, safe_name, scrubbed_env
 
 SET_OUTPUT = re.compile(r"^::set-output name=([A-Za-z_][A-Za-z0-9_.-]*)::(.*)$")
 OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -79,9 +83,9 @@ class ScriptStep(Step):
         if problems:
             return StepResult.fail("; ".join(problems))
         workdir = Path(ctx.workdir)
-        meta_dir = workdir / ".innominatus" / safe_name(ctx.step_name)
-        meta_dir.mkdir(parents=True, exist_ok=True)
+        meta_dir = private_dir(private_dir(workdir / ENGINE_DIR) / safe_name(ctx.step_name))
         output_file = meta_dir / "outputs"
+        output_file.unlink(missing_ok=True)
         output_file.write_text("")
         argv = self._argv(ctx.config, meta_dir)
         env = scrubbed_env(
@@ -95,6 +99,10 @@ class ScriptStep(Step):
                 "INNOMINATUS_EXECUTION_ID": ctx.execution_id,
                 "INNOMINATUS_APP": ctx.app_name,
                 "INNOMINATUS_STEP": ctx.step_name,
+                "INNOMINATUS_STEP_ID": "" if ctx.step_id is None else str(ctx.step_id),
+                "INNOMINATUS_ATTEMPT": str(ctx.attempt),
+                "INNOMINATUS_ATTEMPT_ID": ctx.attempt_id(),
+                "INNOMINATUS_IDEMPOTENCY_KEY": ctx.idempotency_key(),
             },
         )
         outputs: dict[str, str] = {}
@@ -106,20 +114,30 @@ class ScriptStep(Step):
             return match is not None
 
         try:
-            result = run_process(ctx, argv, cwd=workdir, env=env, on_line=collect, grace=self.grace_period)
+            result = run_process(
+                ctx,
+                argv,
+                cwd=workdir,
+                env=env,
+                on_line=collect,
+                grace=self.grace_period,
+                result_file=run_dir(workdir, ctx.step_name) / result_name(ctx.attempt),
+            )
         except OSError as exc:
             return StepResult.fail(f"cannot start {argv[0]}: {exc.strerror or exc}")
+        tail = result.stderr_tail[-ERROR_TAIL_LINES:] or result.stdout_tail[-ERROR_TAIL_LINES:]
+        return _result(result.returncode, output_file, outputs, tail)
+
+    def evidence(self, workdir: Path, step_name: str, attempt: int) -> StepResult | None:
+        """The attempt's result from the file its supervisor wrote when the script ended on its own."""
+        path = workdir / ENGINE_DIR / RUNS_DIR / safe_name(step_name) / result_name(attempt)
         try:
-            outputs.update(parse_output_file(output_file.read_text(encoding="utf-8", errors="replace")))
-        except ValueError as exc:
-            return StepResult.fail(f"$INNOMINATUS_OUTPUT: {exc}", exit_code=result.returncode)
-        if result.returncode != 0:
-            tail = result.stderr_tail[-ERROR_TAIL_LINES:] or result.stdout_tail[-ERROR_TAIL_LINES:]
-            error = f"script exited with code {_describe_exit(result.returncode)}"
-            if tail:
-                error += ":\n" + "\n".join(tail)
-            return StepResult.fail(error, exit_code=result.returncode, **outputs)
-        return StepResult.ok(**outputs)
+            recorded = json.loads(path.read_text(encoding="utf-8"))
+            returncode = int(recorded["exit"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        output_file = workdir / ENGINE_DIR / safe_name(step_name) / "outputs"
+        return _result(returncode, output_file, {}, [])
 
     def _argv(self, config: Mapping[str, Any], meta_dir: Path) -> list[str]:
         bash = shutil.which("bash") or "/bin/bash"
@@ -135,6 +153,27 @@ class ScriptStep(Step):
         if args:
             return [command, *args]
         return [bash, "-eo", "pipefail", "-c", command]
+
+
+def result_name(attempt: int) -> str:
+    """The supervisor's result file of one attempt."""
+    return f"attempt-{attempt}.json"
+
+
+def _result(returncode: int, output_file: Path, outputs: dict[str, str], tail: list[str]) -> StepResult:
+    """The step's result from the exit code, the output file and the `::set-output` lines seen."""
+    try:
+        outputs.update(parse_output_file(output_file.read_text(encoding="utf-8", errors="replace")))
+    except FileNotFoundError:
+        pass
+    except ValueError as exc:
+        return StepResult.fail(f"$INNOMINATUS_OUTPUT: {exc}", exit_code=returncode)
+    if returncode != 0:
+        error = f"script exited with code {_describe_exit(returncode)}"
+        if tail:
+            error += ":\n" + "\n".join(tail)
+        return StepResult.fail(error, exit_code=returncode, **outputs)
+    return StepResult.ok(**outputs)
 
 
 def parse_output_file(text: str) -> dict[str, str]:

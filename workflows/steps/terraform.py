@@ -31,6 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from workflows.steps.base import Step, StepContext, StepResult
+from workflows.steps.isolation import ENGINE_DIR, private_dir
 from workflows.steps.process import ProcessResult, env_vars, run_process, safe_name, scrubbed_env
 
 OPERATIONS = ("apply", "plan", "destroy", "output")
@@ -134,8 +135,7 @@ class TerraformStep(Step):
 
     def _prepare_workspace(self, config: Mapping[str, Any], workdir: Path, workspace: Path) -> None:
         """Write the configuration, var file, backend override and CLI config into the workspace."""
-        meta = workspace / ".innominatus"
-        meta.mkdir(parents=True, exist_ok=True)
+        meta = private_dir(workspace / ENGINE_DIR)
         (meta / "terraformrc").touch()
         source_dir = config.get("path") or config.get("source")
         if config.get("main_tf") or config.get("files") or source_dir:

@@ -152,6 +152,24 @@ def test_post_sends_json_body_and_headers(tmp_path: Path, server: ThreadingHTTPS
     assert request["headers"]["Authorization"] == "Bearer t0ken"
 
 
+def test_every_attempt_of_a_step_sends_the_same_idempotency_key(
+    tmp_path: Path, server: ThreadingHTTPServer
+) -> None:
+    keys = []
+    for attempt in (1, 2):
+        ctx = make_ctx(tmp_path, {"method": "post", "url": base(server) + "/echo"}, step_type="http")
+        ctx.attempt, ctx.step_id = attempt, 12
+        assert HttpStep(allowlist=LOCAL).run(ctx).status == "completed"
+        keys.append(server.seen[-1]["headers"]["Idempotency-Key"])  # type: ignore[attr-defined]
+    assert keys == ["wf-test1234/12", "wf-test1234/12"]
+    other = make_ctx(
+        tmp_path, {"url": base(server) + "/echo", "headers": {"idempotency-key": "mine"}}, step_type="http"
+    )
+    HttpStep(allowlist=LOCAL).run(other)
+    sent = {k.lower(): v for k, v in server.seen[-1]["headers"].items()}  # type: ignore[attr-defined]
+    assert sent["idempotency-key"] == "mine"
+
+
 def test_unexpected_status_fails_and_reports_it(tmp_path: Path, server: ThreadingHTTPServer) -> None:
     ctx, result = call(tmp_path, {"url": base(server) + "/status/503"}, LOCAL)
     assert result.status == "failed"
