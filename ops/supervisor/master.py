@@ -75,8 +75,8 @@ class Supervisor:
         self.broker = get_broker()
         for index in range(self.workers):
             shared = process.Shared(
-                state=self.context.RawArray("d", process.STATE_SIZE),  # type: ignore[arg-type]
-                ack=self.context.RawArray("c", process.ACK_SIZE),  # type: ignore[arg-type]
+                state=self.context.RawArray("d", process.STATE_SIZE),
+                ack=self.context.RawArray("c", process.ACK_SIZE),
             )
             self.slots.append(Slot(index=index, shared=shared))
             self._spawn(self.slots[-1])
@@ -149,7 +149,7 @@ class Supervisor:
             ack_id = slot.shared.ack_id()
             logger.critical(
                 "worker process died; starting a new one",
-                extra={"pid": proc.pid, "exitcode": proc.exitcode, "message": ack_id or None},
+                extra={"pid": proc.pid, "exitcode": proc.exitcode, "ack_id": ack_id or None},
             )
             if ack_id and self.broker is not None:
                 self._drop(ack_id)
@@ -203,7 +203,9 @@ class Supervisor:
             return True
         if now - self.draining_since < self.drain_seconds + KILL_MARGIN:
             return False
-        logger.error("worker processes did not stop in time; killing them", extra={"pids": [p.pid for p in running]})
+        logger.error(
+            "worker processes did not stop in time; killing them", extra={"pids": [p.pid for p in running]}
+        )
         pids = [proc.pid for proc in running if proc.pid]
         osproc.kill_all([pid for pid in pids for pid in (*osproc.descendants(pid), pid)])
         return True
@@ -227,9 +229,17 @@ class Supervisor:
             if not slot.shared.state[process.BUSY_SINCE]
         ]
         if any(age > self.stall_seconds for age in stale_beats):
-            return False, False, f"an idle worker process has not polled the queue for {max(stale_beats):.0f} s"
+            return (
+                False,
+                False,
+                f"an idle worker process has not polled the queue for {max(stale_beats):.0f} s",
+            )
         waiting = self.oldest_waiting
-        if waiting is not None and waiting > self.stall_seconds and any(i > self.stall_seconds for i in idle_for):
+        if (
+            waiting is not None
+            and waiting > self.stall_seconds
+            and any(i > self.stall_seconds for i in idle_for)
+        ):
             return False, False, f"work has waited {waiting:.0f} s while a worker process sits idle"
         if not alive:
             return True, False, "no worker process is running"
