@@ -29,6 +29,7 @@ from django_q.timeout import TimeoutHandler
 from django_q.utils import close_old_django_connections
 
 from ops.supervisor import handback, osproc
+from workflows import shutdown
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class _Stop:
 
 
 def _request_stop(signum: int, frame: Any) -> None:
+    shutdown.request()
     if not _Stop.requested_at:
         _Stop.requested_at = time.monotonic()
 
@@ -197,7 +199,7 @@ class _DrainWatcher(threading.Thread):
         while not _Stop.requested_at:
             if os.getppid() != self.master_pid:
                 logger.warning("worker master is gone; stopping", extra={"master_pid": self.master_pid})
-                _Stop.requested_at = time.monotonic()
+                _request_stop(signal.SIGTERM, None)
                 break
             time.sleep(WATCH_INTERVAL)
         stop_wall = time.time() - (time.monotonic() - _Stop.requested_at)

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from innominatus.logcontext import bind
-from workflows import signals
+from workflows import shutdown, signals
 from workflows.choices import STEP_TRANSITIONS, ExecutionStatus, StepStatus, check_transition
 from workflows.engine.model import StepDefinition, WorkflowDefinition
 from workflows.engine.outputs import apply_step_outputs
@@ -109,7 +109,11 @@ def _run(claimed: Claimed, owner: str) -> Claimed | None:
     if recorded.claimed is not None and not uses_resources:
         recorded.claimed.secrets = secrets
     scheduler.dispatch(recorded.queued)
-    if recorded.retry_delay is not None and recorded.retry_delay <= INLINE_RETRY_MAX_DELAY:
+    if (
+        recorded.retry_delay is not None
+        and recorded.retry_delay <= INLINE_RETRY_MAX_DELAY
+        and not shutdown.requested()
+    ):
         time.sleep(recorded.retry_delay)
         return _claim_from_queue(step.pk, owner)
     return recorded.claimed
@@ -276,7 +280,8 @@ def _record(
                 locked=execution,
                 steps=steps,
                 definition=claimed.definition,
-                claim=recording.store_and_claim,
+                # A stopping worker hands successors to the queue instead of starting them here.
+                claim=None if shutdown.requested() else recording.store_and_claim,
             )
             if not recording.store():
                 # Another worker or the reaper took the step over: nothing decided on its result stands.
