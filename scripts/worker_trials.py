@@ -12,6 +12,7 @@ more than one `end`, and a worker is frozen when work it should take is not done
 """
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -74,11 +75,11 @@ def start_worker(log: Path, workers: int = 2) -> subprocess.Popen[bytes]:
 
 def wait(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
     end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
+    while not predicate():
+        if time.monotonic() >= end:
+            return False
         time.sleep(0.2)
-    return False
+    return True
 
 
 def group_gone(pgid: int, timeout: float) -> bool:
@@ -93,11 +94,12 @@ def group_gone(pgid: int, timeout: float) -> bool:
 
 
 def stop(worker: subprocess.Popen[bytes]) -> None:
-    if not group_gone(worker.pid, 0):
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(worker.pid, signal.SIGTERM)
-        if not group_gone(worker.pid, DRAIN + 10):
-            os.killpg(worker.pid, signal.SIGKILL)
     worker.wait()
+    if not group_gone(worker.pid, DRAIN + 10):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)
 
 
 def running(ids: list[str]) -> int:
