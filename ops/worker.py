@@ -77,7 +77,7 @@ class WorkerAgent(threading.Thread):
         self.interval = interval or settings.WORKER_HEARTBEAT_SECONDS
         self.stopped = threading.Event()
         self.hostname = socket.gethostname()
-        # The q2 sentinel is this worker's parent: its tree holds every process of the cluster.
+        # The worker master (or a q2 sentinel) is this process' parent: its tree holds the whole pod.
         self.process_root = os.getppid()
         self.server: ThreadingHTTPServer | None = None
         self._push_lock: IO[str] | None = None

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +74,7 @@ def start_worker(log: Path, workers: int = 2) -> subprocess.Popen[bytes]:
         )
 
 
-def wait(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+def wait(predicate: Callable[[], object], timeout: float) -> bool:
     end = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() >= end:

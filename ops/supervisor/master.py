@@ -24,6 +24,7 @@ from django_q.brokers.orm import ORM
 from django_q.conf import Conf
 from django_q.scheduler import scheduler
 
+from ops.metrics.exposition import multiprocess_dir
 from ops.supervisor import handback, osproc, process
 from ops.supervisor.probe import ProbeServer
 
@@ -146,6 +147,7 @@ class Supervisor:
             if proc.is_alive():
                 continue
             proc.join(0)
+            self._forget_metrics(proc.pid)
             ack_id = slot.shared.ack_id()
             logger.critical(
                 "worker process died; starting a new one",
@@ -154,6 +156,15 @@ class Supervisor:
             if ack_id and self.broker is not None:
                 self._drop(ack_id)
             self._spawn(slot)
+
+    @staticmethod
+    def _forget_metrics(pid: int | None) -> None:
+        """Live gauges of a dead process leave the pod's metrics; its counts stay in the totals."""
+        directory = multiprocess_dir()
+        if directory and pid:
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(pid, directory)
 
     def _drop(self, ack_id: str) -> None:
         assert self.broker is not None

@@ -93,7 +93,9 @@ def test_repeated_signals_drain_running_steps_and_start_none(
             assert (ledger / f"{execution_id}-{name}").read_text() == "start\nend\n", (execution_id, name)
 
 
-def test_a_step_still_running_at_the_drain_deadline_is_handed_back(processes: Processes, tmp_path: Path) -> None:
+def test_a_step_still_running_at_the_drain_deadline_is_handed_back(
+    processes: Processes, tmp_path: Path
+) -> None:
     ledger = tmp_path / "ledger"
     ledger.mkdir()
     worker = processes.worker("a", workers=1, extra_env={"WORKER_DRAIN_SECONDS": "2"})
