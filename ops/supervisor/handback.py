@@ -40,11 +40,11 @@ def drop_message(broker: Broker, ack_id: str) -> None:
     broker.acknowledge(int(ack_id) if isinstance(broker, ORM) else ack_id)
 
 
-def settle_message(broker: Broker, ack_id: Any, payload: str, func: str) -> None:
-    """The message of a task abandoned at the drain deadline: a step message is dropped (handing the step
-    back queues a new one); any other task goes back to the queue to run again in full."""
+def settle_message(broker: Broker, ack_id: Any, payload: str, func: str, *, handed: bool) -> None:
+    """The message of a task abandoned at the drain deadline: a step message whose step was handed back is
+    dropped (the hand-back queued a new one); any other goes back to the queue to run again in full."""
     try:
-        if func == RUN_STEP_TASK:
+        if func == RUN_STEP_TASK and handed:
             broker.acknowledge(ack_id)
         else:
             return_message(broker, ack_id, payload)
@@ -106,13 +106,17 @@ def hand_back(reason: str) -> list[int]:
     return handed
 
 
-def hand_back_and_exit(reason: str) -> None:
-    """Hand back this process' steps and end the process at once (the running task is abandoned)."""
+def hand_back_and_exit(reason: str, message: tuple[Broker, Any, str, str] | None) -> None:
+    """Hand back this process' steps, settle the message of the task it abandons (`message`: broker,
+    ack id, payload, function), and end the process at once."""
+    handed: list[int] = []
     try:
         handed = hand_back(reason)
         logger.warning("handed back running steps on shutdown", extra={"steps": handed, "reason": reason})
     except Exception:
         # The leases run out and the reaper retries the steps: slower, never lost.
         logger.exception("could not hand back running steps; the reaper will recover them")
+    if message is not None:
+        settle_message(*message, handed=bool(handed))
     logging.shutdown()
     os._exit(0)

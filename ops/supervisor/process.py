@@ -215,7 +215,10 @@ class _DrainWatcher(threading.Thread):
             if late or started_after:
                 reason = "the drain time ran out" if late else "no step may start after SIGTERM"
                 current = _Stop.current
-                if current is not None:
-                    handback.settle_message(current.broker, current.ack_id, current.payload, current.func)
-                handback.hand_back_and_exit(reason)
+                message = (
+                    None
+                    if current is None
+                    else (current.broker, current.ack_id, current.payload, current.func)
+                )
+                handback.hand_back_and_exit(reason, message)
             time.sleep(WATCH_INTERVAL * 2.5)

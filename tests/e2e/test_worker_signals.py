@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.utils import timezone
+from django_q.models import OrmQ
 
 from tests.e2e.conftest import Processes, free_port, wait_for_group_exit, wait_until
 from tests.e2e.test_engine_workers import launch
@@ -108,6 +110,9 @@ def test_a_step_still_running_at_the_drain_deadline_is_handed_back(
     assert step.status == StepStatus.PENDING and step.attempt == 0 and step.lease_owner == ""
     assert "handed back" in step.error_message
     assert step.logs.filter(message__contains="handed back to the queue").exists()
+    # The old run message is gone (not held for an hour); a new one is claimable at once.
+    assert not OrmQ.objects.filter(lock__gt=timezone.now()).exists()
+    assert OrmQ.objects.filter(lock__lte=timezone.now()).exists()
     # The script was killed with its worker: it never reached its side effect.
     time.sleep(1)
     assert (ledger / f"{execution.pk}-one").read_text() == "start\n"
