@@ -204,7 +204,11 @@ class _DrainWatcher(threading.Thread):
             time.sleep(WATCH_INTERVAL)
         stop_wall = time.time() - (time.monotonic() - _Stop.requested_at)
         deadline = _Stop.requested_at + self.drain_seconds
-        while self.shared.state[BUSY_SINCE]:
+        # Until the process ends: a task may still begin after the stop (taken just before it).
+        while True:
+            time.sleep(WATCH_INTERVAL * 2.5)
+            if not self.shared.state[BUSY_SINCE]:
+                continue
             late = time.monotonic() >= deadline
             try:
                 started_after = handback.steps_started_since(stop_wall)
@@ -221,4 +225,3 @@ class _DrainWatcher(threading.Thread):
                     else (current.broker, current.ack_id, current.payload, current.func)
                 )
                 handback.hand_back_and_exit(reason, message)
-            time.sleep(WATCH_INTERVAL * 2.5)
