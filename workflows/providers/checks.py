@@ -1,6 +1,6 @@
 """System check: every provider loads and no two providers claim one resource type.
 
-Runs with `manage.py check`, `migrate` (the chart's migration job) and `qcluster`, so broken or
+Runs with `manage.py check`, `migrate` (the chart's migration job) and `worker`, so broken or
 conflicting providers stop a rollout before any process serves with them.
 """
 
