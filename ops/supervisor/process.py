@@ -28,7 +28,7 @@ from django_q.signing import BadSignature, SignedPackage
 from django_q.timeout import TimeoutHandler
 from django_q.utils import close_old_django_connections
 
-from ops.supervisor import handback, osproc
+from ops.supervisor import handback, osproc, queue
 from workflows import shutdown
 
 logger = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def run(*, name: str, shared: Shared, master_pid: int, drain_seconds: float) -> 
     while not _Stop.requested_at:
         shared.state[BEAT] = time.time()
         try:
-            messages = broker.dequeue() or []
+            messages = queue.take(broker)
         except Exception:
             logger.warning("could not take a message from the queue", exc_info=True)
             db.connections.close_all()

@@ -84,3 +84,21 @@ def test_the_master_reads_how_long_its_oldest_claimable_message_waited(superviso
     OrmQ.objects.create(key="another-cluster", payload="z", lock=now - timedelta(hours=1))
     supervisor._observe()
     assert supervisor.oldest_waiting is not None and 45 <= supervisor.oldest_waiting < 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_take_claims_the_oldest_claimable_message_once() -> None:
+    from ops.supervisor.queue import take
+
+    broker = get_broker()
+    now = timezone.now()
+    held = OrmQ.objects.create(key=broker.list_key, payload="held", lock=now + timedelta(hours=1))
+    first = OrmQ.objects.create(key=broker.list_key, payload="first", lock=now - timedelta(seconds=5))
+    second = OrmQ.objects.create(key=broker.list_key, payload="second", lock=now - timedelta(seconds=1))
+    OrmQ.objects.create(key="another-cluster", payload="other", lock=now - timedelta(hours=1))
+    assert take(broker) == [(first.pk, "first")]
+    assert take(broker) == [(second.pk, "second")]
+    assert take(broker) == []
+    # Taken messages are held until the retry time, like django-q2's own dequeue holds them.
+    assert OrmQ.objects.get(pk=first.pk).lock > now + timedelta(seconds=60)
+    assert OrmQ.objects.get(pk=held.pk).lock == held.lock
