@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1.7
 # innominatus image: gunicorn web server by default; the same image runs the django-q2 worker
-# (`python manage.py qcluster`), migrations, backups and the other management commands.
+# (`python manage.py worker`), migrations, backups and the other management commands.
 #
 #   docker build -t innominatus:dev \
 #     --build-arg VERSION=0.1.0 --build-arg REVISION="$(git rev-parse HEAD)" \
@@ -74,7 +74,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # What steps and operations commands run: git (GitOps), bash (script steps), pg_dump/pg_restore
 # (backup/restore; Debian trixie's client 17 talks to PostgreSQL 15 and newer), ssh for git remotes,
-# tini as PID 1 so that signals reach gunicorn/qcluster and orphaned step processes are reaped.
+# tini as PID 1 so that signals reach gunicorn/the worker and orphaned step processes are reaped.
 # Debian stable only ships security fixes, so the packages are not pinned to exact versions.
 # hadolint ignore=DL3008
 RUN apt-get update \

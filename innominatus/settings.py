@@ -298,6 +298,12 @@ PUSHGATEWAY_URL = env.str("PUSHGATEWAY_URL")
 WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
 WORKER_METRICS_ADDRESS = env.str("WORKER_METRICS_ADDRESS", "0.0.0.0")  # noqa: S104 - scraped by Prometheus  # nosec B104
 WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", 15.0, minimum=0.5)
+# `manage.py worker`: seconds a running step may take to finish after SIGTERM before it is handed back.
+WORKER_DRAIN_SECONDS = env.int("WORKER_DRAIN_SECONDS", 60, minimum=0, maximum=86400)
+# Port of the worker's liveness/readiness endpoints (/livez, /readyz); 0 turns them off.
+WORKER_PROBE_PORT = env.int("WORKER_PROBE_PORT", 0, minimum=0, maximum=65535)
+# Claimable work older than this while a worker process sits idle means the worker makes no progress.
+WORKER_STALL_SECONDS = env.int("WORKER_STALL_SECONDS", 30, minimum=5)
 GIT_COMMIT = env.str("GIT_COMMIT")
 # Forked servers (gunicorn workers, q2 workers) sum their metrics through files in this directory.
 # prometheus_client reads the variable when first imported, which happens after settings; an

@@ -27,6 +27,18 @@ def _start_worker_agent(sender: Any, **kwargs: Any) -> None:
     start_agent()
 
 
+def _mark_busy(sender: Any, **kwargs: Any) -> None:
+    from ops.worker import mark_busy
+
+    mark_busy()
+
+
+def _mark_idle(sender: Any, **kwargs: Any) -> None:
+    from ops.worker import mark_idle
+
+    mark_idle()
+
+
 class OpsConfig(AppConfig):
     """App configuration for operations."""
 
@@ -34,7 +46,7 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
-        from django_q.signals import post_spawn, pre_execute
+        from django_q.signals import post_execute_in_worker, post_spawn, pre_execute
 
         # Python warnings become log records (logger py.warnings), so stderr carries JSON lines only.
         logging.captureWarnings(True)
@@ -44,5 +56,8 @@ class OpsConfig(AppConfig):
 
         receivers.connect()
         post_spawn.connect(_start_worker_agent, dispatch_uid="ops.worker_agent")
+        # Busy from before the restore pause: a paused worker is waiting on purpose, not frozen.
+        pre_execute.connect(_mark_busy, dispatch_uid="ops.worker_busy")
         pre_execute.connect(_pause_during_restore, dispatch_uid="ops.pause_during_restore")
+        post_execute_in_worker.connect(_mark_idle, dispatch_uid="ops.worker_idle")
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="ops.schedules")

@@ -1,7 +1,9 @@
 """What runs beside each django-q2 worker process: heartbeat, worker metrics port and Pushgateway.
 
 One daemon thread per worker process (started on q2's post_spawn):
-- writes a heartbeat row every WORKER_HEARTBEAT_SECONDS, which /health reads from any replica;
+- writes a heartbeat row every WORKER_HEARTBEAT_SECONDS, which /health reads from any replica; the
+  row says since when the process has been idle (null while it runs a task), which is how /health
+  tells a worker that makes no progress from one that is busy;
 - when WORKER_METRICS_PORT is set, one process of the pod serves the pod's metrics (summed over
   PROMETHEUS_MULTIPROC_DIR) on that port; the others retry, so the port moves when its owner dies;
 - when PUSHGATEWAY_URL is set, one process of the pod (elected by an flock) pushes the same
@@ -14,12 +16,14 @@ import os
 import socket
 import tempfile
 import threading
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from ops import buildinfo
 from ops.metrics.exposition import exposition, multiprocess_dir, render
@@ -27,6 +31,22 @@ from ops.metrics.exposition import exposition, multiprocess_dir, render
 logger = logging.getLogger(__name__)
 
 PUSH_JOB = "innominatus-worker"
+
+
+class Activity:
+    """Since when this worker process has been idle; None while it runs a task (q2 signals set it)."""
+
+    idle_since: datetime | None = None
+
+
+def mark_busy(**kwargs: Any) -> None:
+    """q2 pre_execute: this process runs a task now."""
+    Activity.idle_since = None
+
+
+def mark_idle(**kwargs: Any) -> None:
+    """q2 post_execute_in_worker (and spawn): this process waits for its next task."""
+    Activity.idle_since = timezone.now()
 
 
 class _MetricsHandler(BaseHTTPRequestHandler):
@@ -57,7 +77,7 @@ class WorkerAgent(threading.Thread):
         self.interval = interval or settings.WORKER_HEARTBEAT_SECONDS
         self.stopped = threading.Event()
         self.hostname = socket.gethostname()
-        # The q2 sentinel is this worker's parent: its tree holds every process of the cluster.
+        # The worker master (or a q2 sentinel) is this process' parent: its tree holds the whole pod.
         self.process_root = os.getppid()
         self.server: ThreadingHTTPServer | None = None
         self._push_lock: IO[str] | None = None
@@ -85,6 +105,7 @@ class WorkerAgent(threading.Thread):
                 pid=os.getpid(),
                 cluster=str(settings.Q_CLUSTER.get("name", "")),
                 version=buildinfo.version(),
+                idle_since=Activity.idle_since,
             )
         except Exception:
             logger.warning("worker heartbeat failed", exc_info=True)
@@ -141,6 +162,7 @@ _agent: WorkerAgent | None = None
 def start_agent(**kwargs: Any) -> WorkerAgent:
     """Start this process' agent once (q2 post_spawn receiver)."""
     global _agent
+    mark_idle()
     if _agent is None or not _agent.is_alive():
         _agent = WorkerAgent()
         _agent.start()

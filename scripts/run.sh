@@ -34,7 +34,7 @@ echo "==> preparing the database ($INNOMINATUS_DATA_DIR)"
 .venv/bin/python manage.py bootstrap_admin --username "${ADMIN_USERNAME:-admin}"
 
 echo "==> starting the worker and the web server on http://localhost:$PORT"
-.venv/bin/python manage.py qcluster &
+.venv/bin/python manage.py worker &
 WORKER_PID=$!
 trap 'kill "$WORKER_PID" 2>/dev/null; wait "$WORKER_PID" 2>/dev/null' EXIT INT TERM
 .venv/bin/gunicorn -c python:innominatus.gunicorn_conf innominatus.wsgi

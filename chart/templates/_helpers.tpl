@@ -322,9 +322,15 @@ as 3.1536e+07, so whole numbers are printed as integers. */}}
   value: {{ include "innominatus.envString" $v.worker.stepLeaseSeconds | quote }}
 - name: REAPER_INTERVAL_SECONDS
   value: {{ include "innominatus.envString" $v.worker.reaperIntervalSeconds | quote }}
+- name: WORKER_STALL_SECONDS
+  value: {{ include "innominatus.envString" $v.worker.stallSeconds | quote }}
 {{- if eq (.component | default "") "worker" }}
 - name: WORKER_METRICS_PORT
   value: {{ $v.worker.metricsPort | quote }}
+- name: WORKER_DRAIN_SECONDS
+  value: {{ include "innominatus.envString" $v.worker.drainSeconds | quote }}
+- name: WORKER_PROBE_PORT
+  value: {{ $v.worker.probePort | quote }}
 {{- end }}
 - name: ADMIN_CONFIG
   value: /etc/innominatus/admin-config.yaml

@@ -149,7 +149,8 @@ class MigrationsCheck(ComponentCheck):
 
 @dataclasses.dataclass
 class WorkersCheck(ComponentCheck):
-    """A django-q2 worker process wrote a heartbeat within the last minute."""
+    """A worker process wrote a heartbeat within the last minute, and workers make progress: no
+    claimable message has waited longer than WORKER_STALL_SECONDS while a live worker process sat idle."""
 
     component: ClassVar[str] = "workers"
     critical: ClassVar[bool] = False
@@ -158,24 +159,38 @@ class WorkersCheck(ComponentCheck):
         if settings.Q_CLUSTER.get("sync"):
             return
         from ops.models import WorkerHeartbeat
+        from workflows.services.backlog import oldest_message_wait
 
+        stall = float(settings.WORKER_STALL_SECONDS)
         try:
             with _cursor_with_timeout(DEFAULT_DB_ALIAS, self.timeout.total_seconds()):
-                since = timezone.now() - datetime.timedelta(seconds=WORKER_SEEN_SECONDS)
-                alive = WorkerHeartbeat.objects.filter(last_seen__gte=since).count()
+                now = timezone.now()
+                live = WorkerHeartbeat.objects.filter(
+                    last_seen__gte=now - datetime.timedelta(seconds=WORKER_SEEN_SECONDS)
+                )
+                alive = live.count()
                 last = (
                     WorkerHeartbeat.objects.order_by("-last_seen").values_list("last_seen", flat=True).first()
                 )
+                idle = list(
+                    live.filter(idle_since__lte=now - datetime.timedelta(seconds=stall)).values_list(
+                        "worker_id", flat=True
+                    )[:5]
+                )
+                waited = oldest_message_wait(now) if idle else 0.0
         except Exception as exc:
             connections[DEFAULT_DB_ALIAS].close()
             raise ServiceWarning(f"cannot read worker heartbeats: {_short(exc)}") from exc
         if not alive:
             if last is None:
-                raise ServiceWarning(
-                    "no django-q2 worker has ever been seen; is `manage.py qcluster` running?"
-                )
-            age = (timezone.now() - last).total_seconds()
-            raise ServiceWarning(f"no django-q2 worker seen for {age:.0f} s (limit {WORKER_SEEN_SECONDS} s)")
+                raise ServiceWarning("no worker has ever been seen; is `manage.py worker` running?")
+            age = (now - last).total_seconds()
+            raise ServiceWarning(f"no worker seen for {age:.0f} s (limit {WORKER_SEEN_SECONDS} s)")
+        if waited > stall:
+            raise ServiceUnavailable(
+                f"workers make no progress: a queued task has waited {waited:.0f} s while worker "
+                f"process(es) {', '.join(idle)} sat idle for more than {stall:.0f} s (frozen worker?)"
+            )
         self._alive = alive
 
     def ok_message(self) -> str:

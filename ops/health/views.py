@@ -38,13 +38,18 @@ def rfc3339(moment: datetime | None = None) -> str:
 
 
 def _status(result: HealthCheckResult) -> str:
-    check = result.check
     if result.error is None:
         return HEALTHY
-    critical = isinstance(check, ComponentCheck) and check.critical
-    if isinstance(result.error, ServiceWarning) or not critical:
+    if isinstance(result.error, ServiceWarning):
         return DEGRADED
     return UNHEALTHY
+
+
+def _overall(result: HealthCheckResult, status: str) -> str:
+    """What a component's status makes of the whole: a non-critical component only degrades it."""
+    check = result.check
+    critical = isinstance(check, ComponentCheck) and check.critical
+    return DEGRADED if status == UNHEALTHY and not critical else status
 
 
 def _report(result: HealthCheckResult) -> dict[str, Any]:
@@ -93,8 +98,11 @@ class HealthView(_ProbeView):
     checks = (ServerCheck, DatabaseCheck, WorkersCheck, MigrationsCheck)
 
     async def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-        reports = [_report(result) for result in await self.run_checks()]
-        statuses = {report["status"] for report in reports}
+        results = await self.run_checks()
+        reports = [_report(result) for result in results]
+        statuses = {
+            _overall(result, report["status"]) for result, report in zip(results, reports, strict=True)
+        }
         overall = UNHEALTHY if UNHEALTHY in statuses else DEGRADED if DEGRADED in statuses else HEALTHY
         body = {
             "status": overall,

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Iterator
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
@@ -18,6 +19,7 @@ from prometheus_client.registry import Collector
 from ops.models import WorkerHeartbeat
 from workflows.choices import EXECUTION_ACTIVE_STATUSES, ExecutionStatus, ResourceState, StepStatus
 from workflows.models import ResourceInstance, StepExecution, WorkflowExecution
+from workflows.services.backlog import claimable_messages, oldest_message_wait, waiting_steps
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +104,35 @@ def _cluster_families() -> list[GaugeMetricFamily]:
         pending.add_metric(["cluster", resource_type], count)
     families.append(pending)
 
+    claimable = claimable_messages(now)
     families.append(
-        _gauge("innominatus_queue_depth", "Tasks waiting in the django-q2 queue.", OrmQ.objects.count())
+        _gauge(
+            "innominatus_queue_depth",
+            "Tasks in the django-q2 queue that a worker may take now (messages held by a worker excluded).",
+            claimable.count(),
+        )
+    )
+    families.append(
+        _gauge(
+            "innominatus_queue_taken",
+            "Tasks in the django-q2 queue held by a worker (running, or held by a dead one until retry).",
+            OrmQ.objects.filter(lock__gt=now).count(),
+        )
+    )
+    families.append(
+        _gauge(
+            "innominatus_queue_oldest_wait_seconds",
+            "Seconds the oldest claimable task has waited (0 when none waits).",
+            oldest_message_wait(now),
+        )
+    )
+    stall = float(settings.WORKER_STALL_SECONDS)
+    families.append(
+        _gauge(
+            "innominatus_steps_waiting_too_long",
+            f"Ready steps queued longer than WORKER_STALL_SECONDS ({stall:.0f} s) that no worker has taken.",
+            waiting_steps(stall, now).count(),
+        )
     )
     families.append(
         _gauge(

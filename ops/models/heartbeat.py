@@ -1,6 +1,6 @@
 """Heartbeats of django-q2 worker processes, so any web replica can tell whether workers are alive."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import models
 from django.utils import timezone
@@ -16,6 +16,11 @@ class WorkerHeartbeat(models.Model):
     version = models.CharField(max_length=50, blank=True, default="")
     started_at = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+    idle_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Since when the process has waited for work; empty while it runs a task.",
+    )
 
     class Meta:
         db_table = "ops_worker_heartbeats"
@@ -25,7 +30,9 @@ class WorkerHeartbeat(models.Model):
         return self.worker_id
 
     @classmethod
-    def beat(cls, *, hostname: str, pid: int, cluster: str, version: str) -> None:
+    def beat(
+        cls, *, hostname: str, pid: int, cluster: str, version: str, idle_since: datetime | None = None
+    ) -> None:
         """Record that this worker is alive now, and forget workers silent for a day."""
         now = timezone.now()
         cls.objects.update_or_create(
@@ -36,6 +43,7 @@ class WorkerHeartbeat(models.Model):
                 "cluster": cluster,
                 "version": version,
                 "last_seen": now,
+                "idle_since": idle_since,
             },
             create_defaults={
                 "hostname": hostname,
@@ -44,6 +52,7 @@ class WorkerHeartbeat(models.Model):
                 "version": version,
                 "started_at": now,
                 "last_seen": now,
+                "idle_since": idle_since,
             },
         )
         cls.objects.filter(last_seen__lt=now - timedelta(days=1)).delete()

@@ -22,6 +22,8 @@ ALERTS = {
     "HighWorkflowFailureRate",
     "DatabaseConnectionIssue",
     "WorkflowsStuck",
+    "NoLiveWorker",
+    "WorkWaitingForWorkers",
     "HighHTTPErrorRate",
 }
 MONITORING = {
@@ -115,6 +117,9 @@ def test_alert_rules_use_documented_metrics() -> None:
         "innominatus_health_check_latency_ms",
         "innominatus_db_query_errors_total",
         "innominatus_workflows_stuck",
+        "innominatus_workers_alive",
+        "innominatus_steps_waiting_too_long",
+        "innominatus_queue_oldest_wait_seconds",
         "innominatus_http_errors_total",
         "innominatus_http_requests_total",
     ):

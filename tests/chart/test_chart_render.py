@@ -200,11 +200,14 @@ def test_worker_deployment(chart: Any) -> None:
     worker = chart.find(manifests, "Deployment", "innominatus-worker")
     assert worker["spec"]["replicas"] == 4
     c = chart.container(worker, "worker")
-    assert c.get("command", []) + c.get("args", []) == ["python", "manage.py", "qcluster"]
+    assert c.get("command", []) + c.get("args", []) == ["python", "manage.py", "worker"]
     assert chart.env(c)["Q_WORKERS"] == "3"
     assert worker["spec"]["template"]["metadata"]["labels"]["app"] == "innominatus-worker"
-    # Only the metrics port: the worker serves no traffic, and the server has no metrics port.
-    assert c["ports"] == [{"name": "metrics", "containerPort": 9108, "protocol": "TCP"}]
+    # Probe and metrics ports only: the worker serves no traffic, and the server has no metrics port.
+    assert c["ports"] == [
+        {"name": "probe", "containerPort": 9109, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9108, "protocol": "TCP"},
+    ]
     assert chart.env(c)["WORKER_METRICS_PORT"] == "9108"
     server = chart.container(chart.find(manifests, "Deployment", "innominatus"), "server")
     assert "WORKER_METRICS_PORT" not in chart.env(server)
@@ -212,12 +215,41 @@ def test_worker_deployment(chart: Any) -> None:
         chart.find(chart.render(set_values={"worker.metricsPort": "0"}), "Deployment", "innominatus-worker"),
         "worker",
     )
-    assert "ports" not in off
+    assert [port["name"] for port in off["ports"]] == ["probe"]
     assert chart.env(off)["WORKER_METRICS_PORT"] == "0"
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     disabled = chart.render(set_values={"worker.enabled": "false"})
     assert "Deployment/innominatus-worker" not in chart.names(disabled)
     assert "PodDisruptionBudget/innominatus-worker" not in chart.names(disabled)
+
+
+def test_worker_probes_and_grace_period_fit_the_drain_time(chart: Any, helm: Any) -> None:
+    manifests = chart.render(
+        set_values={"worker.drainSeconds": "200", "worker.terminationGracePeriodSeconds": "230"}
+    )
+    worker = chart.find(manifests, "Deployment", "innominatus-worker")
+    c = chart.container(worker, "worker")
+    env = chart.env(c)
+    assert env["WORKER_DRAIN_SECONDS"] == "200" and env["WORKER_PROBE_PORT"] == "9109"
+    assert worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 230
+    assert c["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "probe"}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "probe"}
+    assert c["livenessProbe"]["failureThreshold"] * c["livenessProbe"]["periodSeconds"] >= 30
+    # Web pods read the same progress threshold for /health and the waiting-steps gauge.
+    server = chart.container(chart.find(manifests, "Deployment", "innominatus"), "server")
+    assert chart.env(server)["WORKER_STALL_SECONDS"] == env["WORKER_STALL_SECONDS"] == "30"
+    assert "WORKER_DRAIN_SECONDS" not in chart.env(server)
+    # A grace period the drain does not fit in is refused, not rendered.
+    result = helm(
+        "template",
+        "innominatus",
+        str(CHART_DIR),
+        "--set",
+        "worker.drainSeconds=200",
+        "--set",
+        "worker.terminationGracePeriodSeconds=210",
+    )
+    assert result.returncode != 0 and "drainSeconds + 15" in result.stderr
 
 
 def test_hpa_defaults_and_toggle(chart: Any) -> None:

@@ -1,4 +1,4 @@
-"""Real processes for end-to-end tests: qcluster workers and gunicorn against the test database."""
+"""Real processes for end-to-end tests: workers (`manage.py worker`) and gunicorn against the test database."""
 
 import contextlib
 import os
@@ -47,6 +47,7 @@ def process_env(transactional_db: Any, tmp_path: Path, settings: Any) -> dict[st
             "Q_POLL": "0.05",
             "STEP_LEASE_SECONDS": "5",
             "REAPER_INTERVAL_SECONDS": "1",
+            "WORKER_DRAIN_SECONDS": "5",
             "STEP_WORK_ROOT": str(tmp_path / "work"),
             "INNOMINATUS_DATA_DIR": str(tmp_path / "data"),
             "LOG_FORMAT": "json",
@@ -79,9 +80,15 @@ class Processes:
         self.children.append(child)
         return child
 
-    def qcluster(self, name: str = "worker", workers: int = 2) -> subprocess.Popen[bytes]:
+    def worker(
+        self, name: str = "worker", workers: int = 2, extra_env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         return self.start(
-            sys.executable, "manage.py", "qcluster", name=name, extra_env={"Q_WORKERS": str(workers)}
+            sys.executable,
+            "manage.py",
+            "worker",
+            name=name,
+            extra_env={"Q_WORKERS": str(workers), **(extra_env or {})},
         )
 
     def gunicorn(self, workers: int = 2) -> str:

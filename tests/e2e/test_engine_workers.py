@@ -1,4 +1,4 @@
-"""The engine on real qcluster processes and PostgreSQL: parallelism, crashes, exactly-once, control."""
+"""The engine on real worker processes (`manage.py worker`) and PostgreSQL: parallelism, crashes, exactly-once, control."""
 
 import os
 import signal
@@ -33,8 +33,8 @@ def step(execution: WorkflowExecution, name: str) -> StepExecution:
 
 
 def test_diamond_runs_its_middle_steps_in_parallel(processes: Processes) -> None:
-    processes.qcluster("a", workers=2)
-    processes.qcluster("b", workers=2)
+    processes.worker("a", workers=2)
+    processes.worker("b", workers=2)
     execution = launch(
         """
 metadata: {name: diamond}
@@ -53,8 +53,8 @@ steps:
 
 
 def test_killed_worker_step_is_retried_by_the_reaper(processes: Processes, tmp_path: Path) -> None:
-    processes.qcluster("a", workers=1)
-    processes.qcluster("b", workers=1)
+    processes.worker("a", workers=1)
+    processes.worker("b", workers=1)
     marker = tmp_path / "first-attempt"
     execution = launch(
         f"""
@@ -91,8 +91,8 @@ steps:
 
 
 def test_killed_worker_without_retries_fails_with_an_explanation(processes: Processes) -> None:
-    processes.qcluster("a", workers=1)
-    processes.qcluster("b", workers=1)
+    processes.worker("a", workers=1)
+    processes.worker("b", workers=1)
     execution = launch(
         """
 metadata: {name: crashy}
@@ -114,8 +114,8 @@ steps:
 def test_two_workers_and_many_workflows_run_every_side_effect_exactly_once(
     processes: Processes, tmp_path: Path
 ) -> None:
-    processes.qcluster("a", workers=2)
-    processes.qcluster("b", workers=2)
+    processes.worker("a", workers=2)
+    processes.worker("b", workers=2)
     ledger = tmp_path / "ledger"
     ledger.mkdir()
     ledger.chmod(0o777)  # the scripts run as the step user (the workers run as root in CI)
@@ -140,7 +140,7 @@ steps:
 
 
 def test_timeout_cancel_approval_and_retry_on_real_workers(processes: Processes, tmp_path: Path) -> None:
-    processes.qcluster("a", workers=2)
+    processes.worker("a", workers=2)
     user = get_user_model().objects.create_user("operator")
     timed = launch(
         "metadata: {name: t}\nsteps: [{name: slow, type: script, timeout: 2s, script: 'sleep 120'}]"

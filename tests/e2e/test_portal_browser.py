@@ -1,4 +1,4 @@
-"""The portal in a real browser (Debian's Chromium via Playwright) against gunicorn and a qcluster worker.
+"""The portal in a real browser (Debian's Chromium via Playwright) against gunicorn and a worker.
 
 Run: DB_HOST=127.0.0.1 DB_USER=postgres DB_NAME=idp_portal .venv/bin/pytest tests/e2e/test_portal_browser.py
 Screenshots of the main pages at 1280 px and 390 px go to test-artifacts/screenshots/.
@@ -131,11 +131,11 @@ def user(transactional_db: Any) -> Any:
 
 @pytest.fixture
 def base_url(user: Any, processes: Any, static_root: Path) -> str:
-    """gunicorn and a qcluster worker as in production, except plain HTTP (so cookies may not be Secure)."""
+    """gunicorn and a worker as in production, except plain HTTP (so cookies may not be Secure)."""
     processes.env.update(
         DEBUG="false", STATIC_ROOT=str(static_root), SECURE_COOKIES="false", LOG_FORMAT="console"
     )
-    processes.qcluster()
+    processes.worker()
     return processes.gunicorn()
 
 

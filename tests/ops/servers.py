@@ -1,4 +1,4 @@
-"""Real processes for the end-to-end ops tests: a throwaway PostgreSQL, gunicorn and qcluster."""
+"""Real processes for the end-to-end ops tests: a throwaway PostgreSQL, gunicorn and a worker."""
 
 import contextlib
 import json
@@ -117,7 +117,7 @@ def manage(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.
 
 
 class Server:
-    """A child process (gunicorn or qcluster) with its output in a file, stopped with SIGTERM."""
+    """A child process (gunicorn or a worker) with its output in a file, stopped with SIGTERM."""
 
     def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
         self.log = log
@@ -162,9 +162,9 @@ def gunicorn(port: int, env: dict[str, str], log: Path, *, workers: int = 2) -> 
     return server
 
 
-def qcluster(env: dict[str, str], log: Path) -> Server:
-    """`manage.py qcluster` with `env`."""
-    return Server([str(VENV_BIN / "python"), "manage.py", "qcluster"], env, log)
+def worker(env: dict[str, str], log: Path) -> Server:
+    """`manage.py worker` with `env`."""
+    return Server([str(VENV_BIN / "python"), "manage.py", "worker"], env, log)
 
 
 def free_port() -> int:

@@ -1,4 +1,4 @@
-"""Metrics, logs and worker heartbeats from real processes: gunicorn with two workers and a qcluster
+"""Metrics, logs and worker heartbeats from real processes: gunicorn with two workers and `manage.py worker`
 sharing one PROMETHEUS_MULTIPROC_DIR, the worker metrics port, and a (fake) Pushgateway."""
 
 import json
@@ -22,9 +22,9 @@ from tests.ops.servers import (
     http,
     http_json,
     manage,
-    qcluster,
     subprocess_env,
     wait_for,
+    worker,
 )
 
 pytestmark = pytest.mark.e2e
@@ -100,7 +100,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     manage("migrate", "--noinput", env=env)
     port = free_port()
     web = gunicorn(port, env, logs / "gunicorn.log")
-    workers = qcluster(env, logs / "qcluster.log")
+    workers = worker(env, logs / "worker.log")
     try:
         yield {
             "url": f"http://127.0.0.1:{port}",
@@ -172,7 +172,7 @@ def test_http_counters_add_up_across_gunicorn_workers(stack: dict[str, Any]) -> 
 def test_worker_counters_reach_the_worker_port_the_web_metrics_and_the_pushgateway(
     stack: dict[str, Any],
 ) -> None:
-    # Two real workflow runs, executed by the qcluster's worker processes: one completes, one fails.
+    # Two real workflow runs, executed by the worker's processes: one completes, one fails.
     manage("shell", "-c", LAUNCH, env=stack["env"])
 
     def worker_counts() -> dict[tuple[str, frozenset[tuple[str, str]]], float] | None:

@@ -50,18 +50,43 @@ def test_workers_degrade_health_until_a_heartbeat_arrives(client: Client) -> Non
     body = client.get("/health").json()
     assert body["status"] == "degraded"
     assert body["checks"]["workers"]["status"] == "degraded"
-    assert "qcluster" in body["checks"]["workers"]["message"]
+    assert "manage.py worker" in body["checks"]["workers"]["message"]
 
     stale = timezone.now() - timedelta(minutes=5)
     WorkerHeartbeat.objects.create(worker_id="old:1", hostname="old", pid=1, last_seen=stale)
     response = client.get("/health")
     assert response.status_code == 200
-    assert "no django-q2 worker seen for 300 s" in response.json()["checks"]["workers"]["message"]
+    assert "no worker seen for 300 s" in response.json()["checks"]["workers"]["message"]
 
     WorkerHeartbeat.beat(hostname="w", pid=2, cluster="innominatus", version="test")
     body = client.get("/health").json()
     assert body["status"] == "healthy"
     assert body["checks"]["workers"]["message"].startswith("1 worker process")
+
+
+@override_settings(Q_CLUSTER=_q_cluster(sync=False), WORKER_STALL_SECONDS=30)
+def test_workers_without_progress_make_the_workers_check_unhealthy(client: Client) -> None:
+    from django_q.models import OrmQ
+
+    now = timezone.now()
+    WorkerHeartbeat.beat(hostname="w", pid=2, cluster="innominatus", version="test", idle_since=now)
+    message = OrmQ.objects.create(key="innominatus", payload="x", lock=now - timedelta(seconds=120))
+    # A task has waited 2 minutes, but the only worker has just become idle: it is about to take it.
+    assert client.get("/health").json()["checks"]["workers"]["status"] == "healthy"
+
+    WorkerHeartbeat.beat(
+        hostname="w", pid=2, cluster="innominatus", version="test", idle_since=now - timedelta(seconds=90)
+    )
+    response = client.get("/health")
+    workers = response.json()["checks"]["workers"]
+    assert workers["status"] == "unhealthy"
+    assert "no progress" in workers["message"] and "w:2" in workers["message"]
+    # The web pod itself is fine: a frozen worker degrades /health, it does not fail the liveness probe.
+    assert response.status_code == 200 and response.json()["status"] == "degraded"
+
+    # A message a worker holds (locked into the future) is not waiting work.
+    OrmQ.objects.filter(pk=message.pk).update(lock=now + timedelta(hours=1))
+    assert client.get("/health").json()["checks"]["workers"]["status"] == "healthy"
 
 
 def test_ready_fails_with_an_unapplied_migration_and_recovers(client: Client) -> None:

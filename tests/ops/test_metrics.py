@@ -5,7 +5,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
@@ -221,3 +221,34 @@ def test_cluster_gauges_count_active_work_from_the_database(client: Client) -> N
     assert sample(samples, "innominatus_resources_pending", type="postgres", **cluster) == 2
     assert ("innominatus_resources_pending", frozenset({"type": "redis", **cluster}.items())) not in samples
     assert sample(samples, "innominatus_queue_depth", **cluster) == 0
+    assert sample(samples, "innominatus_steps_waiting_too_long", **cluster) == 0
+
+
+@pytest.mark.django_db
+@override_settings(WORKER_STALL_SECONDS=30)
+def test_queue_depth_counts_only_claimable_messages_and_waiting_steps_are_gauged(client: Client) -> None:
+    from django_q.models import OrmQ
+
+    now = timezone.now()
+    OrmQ.objects.create(key="innominatus", payload="a", lock=now - timedelta(seconds=50))
+    OrmQ.objects.create(key="innominatus", payload="b", lock=now)
+    # Held by a worker (maybe a killed one) until its retry time: not claimable work.
+    OrmQ.objects.create(key="innominatus", payload="c", lock=now + timedelta(minutes=61))
+    execution = WorkflowExecution.objects.create(
+        app_name="a", workflow_name="w", status="running", definition={}, started_at=now
+    )
+    for position, age in enumerate((120, 5)):
+        StepExecution.objects.create(
+            execution=execution,
+            name=f"s{position}",
+            step_type="noop",
+            position=position,
+            status="pending",
+            dispatched_at=now - timedelta(seconds=age),
+        )
+    samples = scrape(client)
+    cluster = {"scope": "cluster"}
+    assert sample(samples, "innominatus_queue_depth", **cluster) == 2
+    assert sample(samples, "innominatus_queue_taken", **cluster) == 1
+    assert 50 <= sample(samples, "innominatus_queue_oldest_wait_seconds", **cluster) < 120
+    assert sample(samples, "innominatus_steps_waiting_too_long", **cluster) == 1

@@ -2,6 +2,7 @@
 under a lock that keeps replicas apart."""
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -89,3 +90,24 @@ def test_recover_refuses_while_another_replica_holds_the_lock() -> None:
     ghost.refresh_from_db()
     assert ghost.status == StepStatus.RUNNING
     assert "1 failed" in _run("stuck", "--recover")
+
+
+def test_stuck_lists_ready_steps_that_no_worker_takes(settings: object) -> None:
+    from django_q.models import OrmQ
+
+    out = io.StringIO()
+    call_command("workflows", "stuck", stdout=out)
+    assert "No work waiting for a worker" in out.getvalue()
+
+    step = _ghost("waiting", max_attempts=1)
+    long_ago = timezone.now() - timedelta(minutes=3)
+    StepExecution.objects.filter(pk=step.pk).update(
+        status=StepStatus.PENDING, lease_owner="", lease_expires_at=None, dispatched_at=long_ago
+    )
+    OrmQ.objects.create(key="innominatus", payload="run", lock=long_ago)
+    out = io.StringIO()
+    call_command("workflows", "stuck", stdout=out)
+    text = out.getvalue()
+    assert re.search(r"Waiting for a worker: 1 queued task\(s\), the oldest for 18\d s", text)
+    line = next(row for row in text.splitlines() if row.startswith(step.execution_id))
+    assert "waiting" in line and "work" in line and re.search(r" 18\ds$", line.rstrip())

@@ -1,7 +1,7 @@
 """System checks: every provider loads, no two providers claim one resource type, and the tenancy
 sections of admin-config.yaml parse.
 
-Runs with `manage.py check`, `migrate` (the chart's migration job) and `qcluster`, so broken or
+Runs with `manage.py check`, `migrate` (the chart's migration job) and `worker`, so broken or
 conflicting providers stop a rollout before any process serves with them.
 """
 

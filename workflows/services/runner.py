@@ -14,7 +14,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from innominatus.logcontext import bind
-from workflows import signals
+from workflows import shutdown, signals
 from workflows.choices import STEP_TRANSITIONS, ExecutionStatus, StepStatus, check_transition
 from workflows.engine.model import StepDefinition, WorkflowDefinition
 from workflows.engine.outputs import apply_step_outputs
@@ -138,7 +138,11 @@ def _run(claimed: Claimed, owner: str) -> Claimed | None:
     if recorded.claimed is not None and not uses_resources:
         recorded.claimed.secrets = secrets
     scheduler.dispatch(recorded.queued)
-    if recorded.retry_delay is not None and recorded.retry_delay <= INLINE_RETRY_MAX_DELAY:
+    if (
+        recorded.retry_delay is not None
+        and recorded.retry_delay <= INLINE_RETRY_MAX_DELAY
+        and not shutdown.requested()
+    ):
         time.sleep(recorded.retry_delay)
         return _claim_from_queue(step.pk, owner)
     return recorded.claimed
@@ -373,7 +377,8 @@ def _record(
                 locked=execution,
                 steps=steps,
                 definition=claimed.definition,
-                claim=recording.store_and_claim if claim_successor else None,
+                # A stopping worker hands successors to the queue instead of starting them here.
+                claim=recording.store_and_claim if claim_successor and not shutdown.requested() else None,
             )
             if not recording.store():
                 # Another worker or the reaper took the step over: nothing decided on its result stands.

@@ -1,7 +1,7 @@
 """The DB-backed engine: launching, running, retrying, approving, cancelling and recovering executions.
 
 django-q2 runs in sync mode here (Q_SYNC=true), so a launched execution runs to completion inline
-once its transaction commits; real qcluster processes are exercised in tests/e2e.
+once its transaction commits; real worker processes are exercised in tests/e2e.
 """
 
 from datetime import timedelta
