@@ -1,4 +1,4 @@
-"""Fault trials: kill -9 the worker process running a script step, N times, on two real qcluster
+"""Fault trials: kill -9 the worker process running a script step, N times, on two real worker
 processes and PostgreSQL, and count what happened to the step's side effect.
 
 Two kinds of trial:
@@ -65,7 +65,7 @@ steps:
 
 def start_cluster(env: dict[str, str], work: Path, number: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
+        [sys.executable, "manage.py", "worker"],
         cwd=ROOT,
         env=env,
         stdout=open(work / f"cluster-{number}.log", "ab"),

@@ -1,4 +1,4 @@
-"""Worker faults on real qcluster processes: kill -9 mid-step, a worker dead after the step's process
+"""Worker faults on real worker processes: kill -9 mid-step, a worker dead after the step's process
 finished, a database that goes away while a step finishes, and a step trying to read the worker's secrets.
 """
 
@@ -47,8 +47,8 @@ def lines(path: Path) -> list[str]:
 def test_kill_9_of_the_worker_mid_step_ends_its_process_and_the_side_effect_runs_once(
     processes: Processes, tmp_path: Path
 ) -> None:
-    processes.qcluster("a", workers=1)
-    processes.qcluster("b", workers=1)
+    processes.worker("a", workers=1)
+    processes.worker("b", workers=1)
     shells, effect = tmp_path / "shells", tmp_path / "effect"
     execution = launch(
         f"""
@@ -78,8 +78,8 @@ steps:
 def test_a_worker_killed_after_its_steps_process_finished_is_recorded_completed_from_the_evidence(
     processes: Processes, tmp_path: Path
 ) -> None:
-    processes.qcluster("a", workers=1)
-    processes.qcluster("b", workers=1)
+    processes.worker("a", workers=1)
+    processes.worker("b", workers=1)
     started, go, effect = tmp_path / "started", tmp_path / "go", tmp_path / "effect"
     execution = launch(
         f"""
@@ -170,7 +170,7 @@ def test_a_step_that_finishes_while_the_database_is_away_is_recorded_once_it_is_
         processes.start(
             sys.executable,
             "manage.py",
-            "qcluster",
+            "worker",
             name="behind-proxy",
             extra_env={"Q_WORKERS": "1", "DB_PORT": str(proxy.port), "STEP_LEASE_SECONDS": "10"},
         )
@@ -214,7 +214,7 @@ def test_a_script_step_cannot_read_the_workers_secrets(
     processes.start(
         sys.executable,
         "manage.py",
-        "qcluster",
+        "worker",
         name="secrets",
         extra_env={"Q_WORKERS": "1", "KUBECONFIG": str(kubeconfig), **secrets},
     )

@@ -27,6 +27,13 @@ pytestmark = pytest.mark.e2e
 START_TIMEOUT = 30
 
 
+def writable_dir(path: Path) -> Path:
+    """A directory the step user may write to (a root worker runs steps as STEP_RUN_AS_USER)."""
+    path.mkdir()
+    path.chmod(0o777)
+    return path
+
+
 def ledger_workflow(ledger: Path, seconds: float) -> str:
     """Two chained script steps; each writes `start` and, after `seconds`, `end` to its own ledger file."""
     return f"""
@@ -66,8 +73,7 @@ def all_completed(ids: list[str]) -> bool:
 def test_repeated_signals_drain_running_steps_and_start_none(
     processes: Processes, tmp_path: Path, how: str
 ) -> None:
-    ledger = tmp_path / "ledger"
-    ledger.mkdir()
+    ledger = writable_dir(tmp_path / "ledger")
     worker = processes.worker("a", workers=2, extra_env={"WORKER_DRAIN_SECONDS": "20"})
     ids = [launch(ledger_workflow(ledger, 3)).pk for _ in range(3)]
     wait_until(lambda: len(running_steps(ids)) == 2, timeout=START_TIMEOUT, what="two steps to run")
@@ -98,8 +104,7 @@ def test_repeated_signals_drain_running_steps_and_start_none(
 def test_a_step_still_running_at_the_drain_deadline_is_handed_back(
     processes: Processes, tmp_path: Path
 ) -> None:
-    ledger = tmp_path / "ledger"
-    ledger.mkdir()
+    ledger = writable_dir(tmp_path / "ledger")
     worker = processes.worker("a", workers=1, extra_env={"WORKER_DRAIN_SECONDS": "2"})
     execution = launch(ledger_workflow(ledger, 30))
     step = wait_until(lambda: running_steps([execution.pk]), timeout=START_TIMEOUT, what="the step")[0]
@@ -128,8 +133,7 @@ def test_a_step_still_running_at_the_drain_deadline_is_handed_back(
 def test_messages_queued_behind_a_running_step_are_not_started_after_sigterm(
     processes: Processes, tmp_path: Path
 ) -> None:
-    ledger = tmp_path / "ledger"
-    ledger.mkdir()
+    ledger = writable_dir(tmp_path / "ledger")
     worker = processes.worker("a", workers=1, extra_env={"WORKER_DRAIN_SECONDS": "20"})
     first = launch(ledger_workflow(ledger, 3)).pk
     wait_until(lambda: running_steps([first]), timeout=START_TIMEOUT, what="the first step")
@@ -170,16 +174,14 @@ def test_killing_idle_worker_processes_never_freezes_the_worker(processes: Proce
             timeout=15,
             what="the master to replace the killed worker process",
         )
-    ledger = tmp_path / "ledger"
-    ledger.mkdir()
+    ledger = writable_dir(tmp_path / "ledger")
     ids = [launch(ledger_workflow(ledger, 0)).pk for _ in range(4)]
     wait_until(lambda: all_completed(ids), timeout=45, what="the worker to keep taking work")
     assert probe(port, "/livez") == 200
 
 
 def test_killing_the_master_leaves_no_worker_process_behind(processes: Processes, tmp_path: Path) -> None:
-    ledger = tmp_path / "ledger"
-    ledger.mkdir()
+    ledger = writable_dir(tmp_path / "ledger")
     master = processes.worker("a", workers=2, extra_env={"WORKER_DRAIN_SECONDS": "2"})
     execution = launch(ledger_workflow(ledger, 30))
     step = wait_until(lambda: running_steps([execution.pk]), timeout=START_TIMEOUT, what="the step")[0]
