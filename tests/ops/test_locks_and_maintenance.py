@@ -5,6 +5,8 @@ import time
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
+from django.db import connection, transaction
 from django.test import Client
 
 from innominatus.locks import LockHeld, advisory_key, command_lock
@@ -88,3 +90,72 @@ def test_workers_pause_until_the_restore_ends(monkeypatch: Any) -> None:
     restorer.join()
     worker.join(10)
     assert waited and waited[0] >= 0.5
+
+
+def _restore_waiting() -> bool:
+    """Whether some session waits for the maintenance lock (the restore queued behind a writer)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        (waiting,) = cursor.fetchone()
+    return bool(waiting)
+
+
+def test_writes_from_any_connection_are_refused_while_the_gate_is_closed() -> None:
+    with maintenance.hold():
+        with pytest.raises(maintenance.MaintenanceActive):
+            User.objects.create(username="during")
+        with pytest.raises(maintenance.MaintenanceActive), transaction.atomic():
+            User.objects.filter(username="nobody").update(email="x@example.com")
+        assert User.objects.filter(username="during").count() == 0, "reads still work"
+    User.objects.create(username="after")
+    assert User.objects.filter(username="after").exists()
+
+
+def test_the_restore_waits_for_a_write_in_flight_and_refuses_new_ones() -> None:
+    wrote, commit, closed = threading.Event(), threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with transaction.atomic():
+            User.objects.create(username="in-flight")
+            wrote.set()
+            commit.wait(10)
+        connection.close()
+
+    def restore() -> None:
+        with maintenance.hold():
+            closed.set()
+        connection.close()
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=restore)]
+    threads[0].start()
+    assert wrote.wait(10)
+    threads[1].start()
+    wait_until = time.monotonic() + 10
+    while not _restore_waiting() and time.monotonic() < wait_until:
+        time.sleep(0.05)
+    assert _restore_waiting() and not closed.is_set(), "the restore waits for the write in flight"
+    with pytest.raises(maintenance.MaintenanceActive):
+        User.objects.create(username="late")
+    commit.set()
+    for thread in threads:
+        thread.join(10)
+    assert closed.is_set()
+    assert set(User.objects.values_list("username", flat=True)) == {"in-flight"}
+
+
+def test_a_restore_gives_up_when_work_in_flight_outlasts_its_wait() -> None:
+    with transaction.atomic():
+        User.objects.create(username="slow")
+        holder = threading.Thread(target=_expect_gate_timeout)
+        holder.start()
+        holder.join(10)
+    assert not holder.is_alive()
+    User.objects.create(username="after-timeout")
+
+
+def _expect_gate_timeout() -> None:
+    try:
+        with pytest.raises(maintenance.GateTimeout), maintenance.hold(wait_seconds=0.3):
+            pass
+    finally:
+        connection.close()
