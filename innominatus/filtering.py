@@ -1,0 +1,68 @@
+"""Strict query-string filters: a value of the wrong type is a 400 with its parameter, never ignored."""
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import serializers
+from rest_framework.filters import OrderingFilter
+from rest_framework.request import Request
+
+BOOLEAN_VALUES = ("true", "false")
+
+
+def _refusal(filter_: Any, value: str) -> str | None:
+    if isinstance(filter_, django_filters.BooleanFilter):
+        return None if value in BOOLEAN_VALUES else "Must be true or false."
+    # django-filter reads an empty value as "no filter"; for a typed parameter it is a wrong value.
+    if value == "" and not isinstance(filter_.field, forms.CharField):
+        return "May not be empty."
+    return None
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """DjangoFilterBackend that refuses empty typed values and non-boolean booleans with a 400."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is not None:
+            errors: dict[str, list[str]] = {}
+            for name, filter_ in filterset.filters.items():
+                for value in request.query_params.getlist(name):
+                    refusal = _refusal(filter_, value)
+                    if refusal:
+                        errors.setdefault(name, []).append(refusal)
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().filter_queryset(request, queryset, view)
+
+
+class StrictOrderingFilter(OrderingFilter):
+    """OrderingFilter that refuses unknown fields with a 400 (and documents the allowed ones)."""
+
+    def _allowed(self, queryset: QuerySet[Any] | None, view: Any, request: Request | None) -> list[str]:
+        return [name for name, _ in self.get_valid_fields(queryset, view, {"request": request})]
+
+    def get_ordering(self, request: Request, queryset: QuerySet[Any], view: Any) -> Any:
+        raw = request.query_params.get(self.ordering_param)
+        if raw is not None:
+            allowed = set(self._allowed(queryset, view, request))
+            terms = [term.strip() for term in raw.split(",")]
+            unknown = [term for term in terms if term.removeprefix("-") not in allowed]
+            if unknown:
+                raise serializers.ValidationError(
+                    {self.ordering_param: [f"Unknown field {term!r}; one of: {', '.join(sorted(allowed))}." for term in unknown]}
+                )
+        return super().get_ordering(request, queryset, view)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        allowed = sorted(self._allowed(None, view, getattr(view, "request", None)))
+        if allowed:
+            choice = "-?(" + "|".join(allowed) + ")"
+            for parameter in parameters:
+                parameter["schema"]["pattern"] = f"^{choice}(,{choice})*$"
+                parameter["description"] = "Comma-separated fields, '-' for descending: " + ", ".join(allowed) + "."
+        return parameters
