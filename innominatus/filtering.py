@@ -2,8 +2,12 @@
 
 from typing import Any
 
+from datetime import UTC
+
 import django_filters
 from django import forms
+from django.utils.dateparse import parse_datetime
+from django_filters.filters import BaseCSVFilter
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
@@ -16,10 +20,23 @@ BOOLEAN_VALUES = ("true", "false")
 def _refusal(filter_: Any, value: str) -> str | None:
     if isinstance(filter_, django_filters.BooleanFilter):
         return None if value in BOOLEAN_VALUES else "Must be true or false."
-    # django-filter reads an empty value as "no filter"; for a typed parameter it is a wrong value.
-    if value == "" and not isinstance(filter_.field, forms.CharField):
+    # django-filter reads an empty value as "no filter". Text, a choice (the schema lists "") and a
+    # comma-separated list (empty = no item) may be empty; a date or a number may not.
+    lenient = (forms.CharField, forms.ChoiceField)
+    if value == "" and not isinstance(filter_, BaseCSVFilter) and not isinstance(filter_.field, lenient):
         return "May not be empty."
     return None
+
+
+def _in_utc(value: str) -> str:
+    """An ISO date-time with any offset RFC 3339 allows, as UTC (PostgreSQL takes offsets up to 15:59)."""
+    moment = parse_datetime(value)
+    if moment is None or moment.tzinfo is None:
+        return value
+    try:
+        return moment.astimezone(UTC).isoformat()
+    except OverflowError:
+        raise serializers.ValidationError({"date-time": [f"{value!r} is out of range."]}) from None
 
 
 class StrictFilterBackend(DjangoFilterBackend):
@@ -37,6 +54,18 @@ class StrictFilterBackend(DjangoFilterBackend):
             if errors:
                 raise serializers.ValidationError(errors)
         return super().filter_queryset(request, queryset, view)
+
+    def get_filterset_kwargs(self, request: Request, queryset: QuerySet[Any], view: Any) -> dict[str, Any]:
+        kwargs: dict[str, Any] = super().get_filterset_kwargs(request, queryset, view)
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None:
+            return kwargs
+        data = kwargs["data"].copy()
+        for name, filter_ in filterset_class.base_filters.items():
+            if isinstance(filter_, django_filters.IsoDateTimeFilter) and name in data:
+                data.setlist(name, [_in_utc(value) for value in data.getlist(name)])
+        kwargs["data"] = data
+        return kwargs
 
 
 class StrictOrderingFilter(OrderingFilter):
