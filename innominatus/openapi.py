@@ -51,7 +51,9 @@ class ProblemAutoSchema(AutoSchema):
         for code, description in codes.items():
             if str(code) in responses:
                 continue
-            response = self._get_response_for_code(ProblemSerializer, str(code), [PROBLEM_CONTENT_TYPE], direction)
+            response = self._get_response_for_code(
+                ProblemSerializer, str(code), [PROBLEM_CONTENT_TYPE], direction
+            )
             response["description"] = description
             responses[str(code)] = response
         for code, description in SERVER_PAGES.items():

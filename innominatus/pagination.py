@@ -22,7 +22,7 @@ class StandardPagination(PageNumberPagination):
         raw = request.query_params.get(name)
         if raw is None:
             return None
-        field = serializers.IntegerField(min_value=1, max_value=maximum)
+        field = serializers.IntegerField(min_value=1, **({"max_value": maximum} if maximum else {}))
         try:
             return int(field.run_validation(raw))
         except serializers.ValidationError as error:

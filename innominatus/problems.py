@@ -118,9 +118,17 @@ def _title(status_code: int) -> str:
 def unavailable(error: BaseException) -> tuple[str, str, int]:
     """(detail, code, Retry-After seconds) of the 503 for a database error; a restore says so."""
     if getattr(error, "maintenance", False):
-        return "A database restore is in progress; try again shortly.", "maintenance", MAINTENANCE_RETRY_AFTER_SECONDS
+        return (
+            "A database restore is in progress; try again shortly.",
+            "maintenance",
+            MAINTENANCE_RETRY_AFTER_SECONDS,
+        )
     logger.warning("database unavailable", extra={"error": str(error)[:200]})
-    return "The database is unreachable; try again shortly.", "database_unavailable", DATABASE_RETRY_AFTER_SECONDS
+    return (
+        "The database is unreachable; try again shortly.",
+        "database_unavailable",
+        DATABASE_RETRY_AFTER_SECONDS,
+    )
 
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -21,8 +21,8 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from innominatus.problems import DATABASE_UNAVAILABLE
 from innominatus.locks import advisory_key, command_lock, file_lock, sqlite_lock_path
+from innominatus.problems import DATABASE_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 

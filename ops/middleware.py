@@ -13,7 +13,6 @@ from ops.logging import PROBE_PATHS
 access_logger = logging.getLogger("innominatus.access")
 
 
-
 def _username(request: HttpRequest) -> str | None:
     user = getattr(request, "user", None)
     if user is not None and getattr(user, "is_authenticated", False):
@@ -83,4 +82,3 @@ class MaintenanceMiddleware:
         if isinstance(exception, DATABASE_UNAVAILABLE):
             return unavailable_response(request, exception)
         return None
-

@@ -175,7 +175,9 @@ def test_a_restore_under_four_writers_loses_no_accepted_write(stack: Stack, tmp_
     opened = float(re.search(r"gate opened at ([\d.]+)", restore.stdout).group(1))  # type: ignore[union-attr]
     present = set(stack.postgres.psql("SELECT string_agg(name, ',') FROM applications", DATABASE).split(","))
 
-    assert {w.status for w in writes} <= {201, 503}, [(w.status, w.code) for w in writes if w.status not in (201, 503)]
+    assert {w.status for w in writes} <= {201, 503}, [
+        (w.status, w.code) for w in writes if w.status not in (201, 503)
+    ]
     assert all(w.code == "maintenance" for w in writes if w.status == 503)
     # A write that reached the server after the gate closed is refused, or ran after the restore.
     after_gate = [w for w in writes if w.sent >= closed]
@@ -185,5 +187,7 @@ def test_a_restore_under_four_writers_loses_no_accepted_write(stack: Stack, tmp_
     assert refused, "a restore must refuse the writes that arrive while it runs"
     assert all(w.answered >= closed - 0.5 for w in refused), "503 only once the restore began"
     accepted_after = [w for w in writes if w.status == 201 and w.sent > opened]
-    assert accepted_after and all(w.name in present for w in accepted_after), "writes resume after the restore"
+    assert accepted_after and all(w.name in present for w in accepted_after), (
+        "writes resume after the restore"
+    )
     assert "Internal Server Error" not in stack.server.output()

@@ -231,7 +231,8 @@ class ExecutionSerializer(serializers.ModelSerializer[WorkflowExecution]):
         if not hasattr(instance, "steps_total"):
             # A single execution fresh from an action (cancel, retry, launch) has no list annotations.
             counts = instance.steps.aggregate(
-                steps_total=Count("id"), steps_finished=Count("id", filter=Q(status__in=STEP_TERMINAL_STATUSES))
+                steps_total=Count("id"),
+                steps_finished=Count("id", filter=Q(status__in=STEP_TERMINAL_STATUSES)),
             )
             for name, value in counts.items():
                 setattr(instance, name, value)

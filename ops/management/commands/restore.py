@@ -32,7 +32,9 @@ class Command(BaseCommand):
             raise CommandError(f"restoring {path} replaces every table of the database; re-run with --yes")
         try:
             with maintenance.hold(wait_seconds=options["wait"]):
-                self.stdout.write(f"gate closed at {time.time():.6f}: maintenance on, the API answers 503 and workers pause")
+                self.stdout.write(
+                    f"gate closed at {time.time():.6f}: maintenance on, the API answers 503 and workers pause"
+                )
                 entries = restore_backup(path)
         except LockHeld:
             raise CommandError("a restore is already running") from None
@@ -40,4 +42,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         except BackupError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"gate opened at {time.time():.6f}: restored {path} ({entries} entries); maintenance off")
+        self.stdout.write(
+            f"gate opened at {time.time():.6f}: restored {path} ({entries} entries); maintenance off"
+        )
