@@ -14,9 +14,13 @@ access_logger = logging.getLogger("innominatus.access")
 
 
 def _username(request: HttpRequest) -> str | None:
-    user = getattr(request, "user", None)
-    if user is not None and getattr(user, "is_authenticated", False):
-        return str(user.get_username())
+    try:
+        user = getattr(request, "user", None)
+        if user is not None and getattr(user, "is_authenticated", False):
+            return str(user.get_username())
+    except DATABASE_UNAVAILABLE:
+        # The lazy user needs the database; the request already answered 503 for it.
+        return None
     return None
 
 

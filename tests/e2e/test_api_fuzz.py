@@ -1,7 +1,8 @@
 """schemathesis with every check over /api/schema/ of a real gunicorn, with a real API key.
 
 Bounded for the test command (FUZZ_MAX_EXAMPLES per operation, examples and fuzzing phases);
-scripts/fuzz-api.sh runs the same test longer, with every phase (figures in docs/operations.md).
+scripts/fuzz-api.sh runs the same test longer, with every phase, and keeps schemathesis' output in
+FUZZ_REPORT (figures in docs/operations.md).
 """
 
 import os
@@ -85,6 +86,9 @@ def test_the_api_matches_its_schema_under_schemathesis(api: tuple[str, str, Serv
         text=True,
         timeout=int(os.environ.get("FUZZ_TIMEOUT", "600")),
     )
+    report = os.environ.get("FUZZ_REPORT")
+    if report:
+        Path(report).write_text(result.stdout)
     summary = result.stdout[-6000:]
     assert result.returncode == 0, summary
     cases = re.search(r"(\d+) generated", result.stdout)

@@ -107,7 +107,7 @@ def test_every_request_answers_503_while_the_database_is_down(stack: Stack) -> N
             "api read": http(f"{stack.url}/api/applications", headers=stack.headers()),
             "api write": stack.launch("during-outage"),
             "api detail": http(f"{stack.url}/api/workflows/wf-nothing", headers=stack.headers()),
-            "portal": http(f"{stack.url}/applications"),
+            "portal": http(f"{stack.url}/apps"),
             "login page": http(f"{stack.url}/login"),
         }
         for what, answer in answers.items():

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.test import Client
 
 from innominatus.locks import LockHeld, advisory_key, command_lock
@@ -159,3 +159,19 @@ def _expect_gate_timeout() -> None:
             pass
     finally:
         connection.close()
+
+
+def _database_gone(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+    raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+
+
+@pytest.mark.parametrize("path", ["/api/workflows", "/apps", "/admin/"])
+def test_a_database_lost_inside_the_request_answers_503_not_500(client: Client, path: str) -> None:
+    user = User.objects.create_superuser(username="root", password="pw-root-123")
+    client.force_login(user)
+    with connection.execute_wrapper(_database_gone):
+        response = client.get(path)
+    assert response.status_code == 503, response.content[:300]
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["Retry-After"] == "10"
+    assert response.json()["code"] == "database_unavailable"
