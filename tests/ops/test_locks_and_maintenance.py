@@ -1,5 +1,6 @@
 """Database locks shared by replicas, and the maintenance window a restore opens."""
 
+import subprocess
 import threading
 import time
 from typing import Any
@@ -11,6 +12,7 @@ from django.test import Client
 
 from innominatus.locks import LockHeld, advisory_key, command_lock
 from ops import maintenance
+from tests.ops.servers import REPO, VENV_BIN, manage, subprocess_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -175,3 +177,22 @@ def test_a_database_lost_inside_the_request_answers_503_not_500(client: Client, 
     assert response["Content-Type"] == "application/problem+json"
     assert response["Retry-After"] == "10"
     assert response.json()["code"] == "database_unavailable"
+
+
+def test_every_django_process_gates_its_writes_not_only_web_requests() -> None:
+    # qcluster workers are manage.py processes like this one: the gate is installed on every connection.
+    write = "from django.contrib.auth.models import User; User.objects.create(username='from-a-worker')"
+    with maintenance.hold():
+        refused = subprocess.run(
+            [str(VENV_BIN / "python"), "manage.py", "shell", "-c", write],
+            cwd=REPO,
+            env=subprocess_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert refused.returncode != 0
+    assert "MaintenanceActive" in refused.stderr, refused.stderr[-2000:]
+    assert not User.objects.filter(username="from-a-worker").exists()
+    manage("shell", "-c", write, env=subprocess_env())
+    assert User.objects.filter(username="from-a-worker").exists()
