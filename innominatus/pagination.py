@@ -19,10 +19,15 @@ class StandardPagination(PageNumberPagination):
     last_page_strings = ()
 
     def _number(self, request: Request, name: str, maximum: int | None) -> int | None:
+        """The positive integer in query parameter `name` (None when absent); 400 naming it if invalid."""
         raw = request.query_params.get(name)
         if raw is None:
             return None
-        field = serializers.IntegerField(min_value=1, **({"max_value": maximum} if maximum else {}))
+        field = (
+            serializers.IntegerField(min_value=1, max_value=maximum)
+            if maximum is not None
+            else serializers.IntegerField(min_value=1)
+        )
         try:
             return int(field.run_validation(raw))
         except serializers.ValidationError as error:
