@@ -5,6 +5,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -13,6 +14,10 @@ from rest_framework.views import exception_handler
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# Errors that mean "the database cannot be reached right now": 503 with Retry-After, never 500.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+MAINTENANCE_RETRY_AFTER_SECONDS = 30
+DATABASE_RETRY_AFTER_SECONDS = 10
 
 
 class ProblemError(exceptions.APIException):
@@ -110,6 +115,22 @@ def _title(status_code: int) -> str:
         return "Error"
 
 
+def unavailable(error: BaseException) -> tuple[str, str, int]:
+    """(detail, code, Retry-After seconds) of the 503 for a database error; a restore says so."""
+    if getattr(error, "maintenance", False):
+        return (
+            "A database restore is in progress; try again shortly.",
+            "maintenance",
+            MAINTENANCE_RETRY_AFTER_SECONDS,
+        )
+    logger.warning("database unavailable", extra={"error": str(error)[:200]})
+    return (
+        "The database is unreachable; try again shortly.",
+        "database_unavailable",
+        DATABASE_RETRY_AFTER_SECONDS,
+    )
+
+
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler that answers every error as RFC 7807 problem+json."""
     request = context.get("request")
@@ -124,6 +145,16 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             instance=instance,
             errors=exc.errors,
             code=str(getattr(exc.detail, "code", "") or exc.default_code),
+        )
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        detail, code, retry_after = unavailable(exc)
+        return problem_response(
+            status_code=503,
+            title="Service Unavailable",
+            detail=detail,
+            instance=instance,
+            headers={"Retry-After": str(retry_after)},
+            code=code,
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or None)
@@ -157,7 +188,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     )
 
 
-def json_problem(request: HttpRequest, status_code: int, detail: str) -> JsonResponse:
+def json_problem(
+    request: HttpRequest, status_code: int, detail: str, *, code: str | None = None
+) -> JsonResponse:
     """A problem+json response for plain Django views (404/500 handlers outside DRF)."""
     body = {
         "type": "about:blank",
@@ -166,4 +199,14 @@ def json_problem(request: HttpRequest, status_code: int, detail: str) -> JsonRes
         "detail": detail,
         "instance": request.get_full_path(),
     }
+    if code:
+        body["code"] = code
     return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def unavailable_response(request: HttpRequest, error: BaseException) -> JsonResponse:
+    """503 problem+json with Retry-After for a request that could not reach the database."""
+    detail, code, retry_after = unavailable(error)
+    response = json_problem(request, 503, detail, code=code)
+    response["Retry-After"] = str(retry_after)
+    return response

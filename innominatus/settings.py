@@ -194,12 +194,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "innominatus.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "innominatus.filtering.StrictFilterBackend",
+        "innominatus.filtering.StrictOrderingFilter",
     ],
     "DEFAULT_PARSER_CLASSES": ["innominatus.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "innominatus.openapi.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "innominatus.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -213,6 +213,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "innominatus.openapi.document_nul_refusal",
+    ],
     "SERVE_PERMISSIONS": ["innominatus.accounts.permissions.RolePermission"],
     "ENUM_NAME_OVERRIDES": {
         "ExecutionStatusEnum": "workflows.choices.ExecutionStatus",

@@ -1,11 +1,13 @@
 """Root URL configuration: API, admin, schema, Swagger UI and the operations endpoints."""
 
+import sys
+
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from innominatus.problems import json_problem
+from innominatus.problems import DATABASE_UNAVAILABLE, json_problem, unavailable_response
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -32,7 +34,11 @@ def api_not_found(request: HttpRequest, exception: Exception | None = None) -> H
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """A fault answers problem+json under /api/ and Django's page elsewhere."""
+    """A fault answers problem+json under /api/ and Django's page elsewhere; a lost database 503."""
+    # Django calls this inside its except block: a database error raised by middleware lands here.
+    error = sys.exc_info()[1]
+    if isinstance(error, DATABASE_UNAVAILABLE):
+        return unavailable_response(request, error)
     if request.path.startswith("/api/"):
         return json_problem(request, 500, "An unexpected error occurred; it has been logged.")
     from django.views.defaults import server_error as django_server_error

@@ -4,6 +4,7 @@ import logging
 from typing import Any
 
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
 
@@ -11,7 +12,8 @@ def _pause_during_restore(sender: Any, **kwargs: Any) -> None:
     """q2 pre_execute: a worker holds its next task while a restore runs."""
     from ops import maintenance
 
-    if maintenance.is_active():
+    # Fresh, not cached: a task that starts just after the gate closed would only see its writes refused.
+    if maintenance.is_active(fresh=True):
         maintenance.wait_while_active()
 
 
@@ -51,6 +53,7 @@ class OpsConfig(AppConfig):
         # Python warnings become log records (logger py.warnings), so stderr carries JSON lines only.
         logging.captureWarnings(True)
 
+        from ops import maintenance
         from ops.metrics import receivers
         from ops.schedules import ensure_schedules
 
@@ -60,4 +63,5 @@ class OpsConfig(AppConfig):
         pre_execute.connect(_mark_busy, dispatch_uid="ops.worker_busy")
         pre_execute.connect(_pause_during_restore, dispatch_uid="ops.pause_during_restore")
         post_execute_in_worker.connect(_mark_idle, dispatch_uid="ops.worker_idle")
+        connection_created.connect(maintenance.install_write_gate, dispatch_uid="ops.write_gate")
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="ops.schedules")

@@ -115,7 +115,7 @@ class ConsoleFormatter(logging.Formatter):
         return f"{first} [{suffix}]" + (f"\n{rest}" if rest else "")
 
 
-PROBE_PATHS = frozenset({"/health", "/ready", "/metrics"})
+PROBE_PATHS = frozenset({"/health", "/ready", "/livez", "/metrics"})
 
 
 class GunicornAccessFilter(logging.Filter):

@@ -4,20 +4,23 @@ import logging
 import time
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponseBase
 
+from innominatus.problems import DATABASE_UNAVAILABLE, unavailable_response
 from ops import maintenance
 from ops.logging import PROBE_PATHS
 
 access_logger = logging.getLogger("innominatus.access")
 
-MAINTENANCE_RETRY_AFTER_SECONDS = 30
-
 
 def _username(request: HttpRequest) -> str | None:
-    user = getattr(request, "user", None)
-    if user is not None and getattr(user, "is_authenticated", False):
-        return str(user.get_username())
+    try:
+        user = getattr(request, "user", None)
+        if user is not None and getattr(user, "is_authenticated", False):
+            return str(user.get_username())
+    except DATABASE_UNAVAILABLE:
+        # The lazy user needs the database; the request already answered 503 for it.
+        return None
     return None
 
 
@@ -59,7 +62,12 @@ class AccessLogMiddleware:
 
 
 class MaintenanceMiddleware:
-    """While `manage.py restore` runs, the API answers 503 with Retry-After on every replica."""
+    """The restore gate for requests, and 503 instead of 500 while the database is unreachable.
+
+    Every request but the probes holds the gate shared until its response is built (see
+    ops.maintenance), so a restore waits for it or it is refused with 503 maintenance. A database
+    that cannot be reached, here or anywhere in the view, answers 503 database_unavailable.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
@@ -67,18 +75,14 @@ class MaintenanceMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.path in PROBE_PATHS or request.path.startswith("/static/"):
             return self.get_response(request)
-        if maintenance.is_active():
-            response = JsonResponse(
-                {
-                    "type": "about:blank",
-                    "title": "Service Unavailable",
-                    "status": 503,
-                    "detail": "A database restore is in progress; try again shortly.",
-                    "code": "maintenance",
-                },
-                status=503,
-                content_type="application/problem+json",
-            )
-            response["Retry-After"] = str(MAINTENANCE_RETRY_AFTER_SECONDS)
-            return response
-        return self.get_response(request)
+        try:
+            with maintenance.request_gate():
+                return self.get_response(request)
+        except DATABASE_UNAVAILABLE as error:
+            return unavailable_response(request, error)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase | None:
+        """A view that lost the database answers 503, not Django's 500."""
+        if isinstance(exception, DATABASE_UNAVAILABLE):
+            return unavailable_response(request, exception)
+        return None

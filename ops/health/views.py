@@ -1,4 +1,8 @@
-"""GET /health (liveness) and GET /ready (readiness) in the operations guide's JSON shape."""
+"""GET /health (status), GET /ready (readiness) and GET /livez (liveness) for probes and monitors.
+
+/health and /ready report the database; /livez does not touch it, so a database outage takes
+the pods out of the Service (readiness) but never makes Kubernetes restart them (liveness).
+"""
 
 import asyncio
 import contextlib
@@ -92,8 +96,19 @@ class _ProbeView(HealthCheckView):
             yield check
 
 
+def live_view(request: HttpRequest) -> JsonResponse:
+    """Liveness: 200 whenever this process serves requests; no database or worker check."""
+    body = {
+        "status": "alive",
+        "timestamp": rfc3339(),
+        "uptime_seconds": round(buildinfo.uptime_seconds(), 3),
+        "version": buildinfo.version(),
+    }
+    return _quiet(JsonResponse(body))
+
+
 class HealthView(_ProbeView):
-    """Liveness: 200 when healthy or degraded, 503 when a critical component is unhealthy."""
+    """Overall status: 200 when healthy or degraded, 503 when a critical component is unhealthy."""
 
     checks = (ServerCheck, DatabaseCheck, WorkersCheck, MigrationsCheck)
 

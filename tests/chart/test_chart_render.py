@@ -139,7 +139,7 @@ def test_server_deployment_matches_guide(chart: Any) -> None:
     assert server["ports"] == [{"name": "http", "containerPort": 8081, "protocol": "TCP"}]
     assert server["args"] == ["gunicorn", "-c", "python:innominatus.gunicorn_conf", "innominatus.wsgi"]
     liveness, readiness = server["livenessProbe"], server["readinessProbe"]
-    assert liveness["httpGet"] == {"path": "/health", "port": "http"}
+    assert liveness["httpGet"] == {"path": "/livez", "port": "http"}
     assert (
         liveness["initialDelaySeconds"],
         liveness["periodSeconds"],

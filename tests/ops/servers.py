@@ -37,10 +37,15 @@ def wait_for(
 
 
 def http(
-    url: str, *, method: str = "GET", headers: dict[str, str] | None = None, timeout: float = 10
+    url: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    timeout: float = 10,
+    body: bytes | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     """(status, headers, body) of one request; HTTP errors are answers too."""
-    request = urllib.request.Request(url, method=method, headers=headers or {})
+    request = urllib.request.Request(url, method=method, headers=headers or {}, data=body)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, dict(response.headers), response.read()

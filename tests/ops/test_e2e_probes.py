@@ -76,6 +76,9 @@ def test_probes_follow_the_database_down_and_back(postgres: TempPostgres, web: t
         status, ready = http_json(f"{url}/ready")
         assert status == 503 and ready["ready"] is False
         assert ready["message"].startswith("database: database unreachable")
+        # Liveness never follows the database: an outage takes pods out of the Service, restarts none.
+        status, live = http_json(f"{url}/livez")
+        assert status == 200 and live["status"] == "alive", live
     finally:
         postgres.start()
 

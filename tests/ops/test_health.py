@@ -36,6 +36,18 @@ def test_health_reports_every_component_in_the_documented_shape(client: Client) 
     assert "no-store" in response["Cache-Control"]
 
 
+def test_livez_answers_without_touching_the_database(
+    client: Client, django_assert_num_queries: Any, caplog: Any
+) -> None:
+    with caplog.at_level("INFO", logger="innominatus.access"), django_assert_num_queries(0):
+        response = client.get("/livez")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "alive" and body["timestamp"].endswith("Z")
+    assert isinstance(body["uptime_seconds"], float)
+    assert not [record for record in caplog.records if record.name == "innominatus.access"]
+
+
 def test_health_needs_no_authentication_and_is_not_access_logged(client: Client, caplog: Any) -> None:
     with caplog.at_level("INFO", logger="innominatus.access"):
         assert client.get("/health").status_code == 200

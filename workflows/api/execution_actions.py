@@ -18,13 +18,20 @@ from workflows.models import WorkflowExecution
 from workflows.services import executions
 
 
+class TextField(serializers.CharField):
+    """A JSON string only: a number or boolean where text is expected is refused, not converted."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
 class DecisionSerializer(serializers.Serializer):
     """A person's decision on a waiting gate (or a reason for cancelling)."""
 
-    step = serializers.CharField(
-        required=False, allow_blank=True, help_text="Gate step name (default: first)."
-    )
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    step = TextField(required=False, allow_blank=True, help_text="Gate step name (default: first).")
+    comment = TextField(required=False, allow_blank=True, max_length=2000, default="")
 
 
 class ExecutionActionsMixin:

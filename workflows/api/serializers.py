@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Count, Q
 from rest_framework import serializers
 
-from workflows.choices import ExecutionStatus, LogStream, ResourceState
+from workflows.choices import STEP_TERMINAL_STATUSES, ExecutionStatus, LogStream, ResourceState
 from workflows.models import (
     Application,
     DeploymentRevision,
@@ -230,6 +231,17 @@ class ExecutionSerializer(serializers.ModelSerializer[WorkflowExecution]):
     steps_total = serializers.IntegerField(read_only=True)
     steps_finished = serializers.IntegerField(read_only=True)
 
+    def to_representation(self, instance: WorkflowExecution) -> dict[str, Any]:
+        if not hasattr(instance, "steps_total"):
+            # A single execution fresh from an action (cancel, retry, launch) has no list annotations.
+            counts = instance.steps.aggregate(
+                steps_total=Count("id"),
+                steps_finished=Count("id", filter=Q(status__in=STEP_TERMINAL_STATUSES)),
+            )
+            for name, value in counts.items():
+                setattr(instance, name, value)
+        return super().to_representation(instance)
+
     class Meta:
         model = WorkflowExecution
         fields = [
@@ -303,6 +315,10 @@ class TransitionSerializer(serializers.ModelSerializer[ResourceStateTransition])
 
 class ResourceSerializer(serializers.ModelSerializer[ResourceInstance]):
     """A resource instance; secret outputs are never part of it."""
+
+    reference_url = serializers.CharField(
+        read_only=True, help_text="Link to the resource in its provider's console; empty when there is none."
+    )
 
     class Meta:
         model = ResourceInstance

@@ -88,7 +88,8 @@ class ExecutionViewSet(ExecutionActionsMixin, viewsets.ReadOnlyModelViewSet[Work
     )
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def logs(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        query = LogQuerySerializer(data=request.query_params)
+        # A plain dict, not the QueryDict: DRF reads an empty form value as "absent", the schema does not.
+        query = LogQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         after: int = query.validated_data["after"]
         limit: int = query.validated_data["limit"]

@@ -1,5 +1,6 @@
-"""manage.py restore: replace the database with a backup while every replica answers 503."""
+"""manage.py restore: close the gate (every request and write refused with 503), then pg_restore."""
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="A file written by `manage.py backup`.")
         parser.add_argument("--yes", action="store_true", help="Confirm that the current data is replaced.")
+        parser.add_argument(
+            "--wait",
+            type=float,
+            default=60.0,
+            help="Seconds to wait for in-flight requests and writes before giving up (default 60).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
@@ -24,11 +31,17 @@ class Command(BaseCommand):
         if not options["yes"]:
             raise CommandError(f"restoring {path} replaces every table of the database; re-run with --yes")
         try:
-            with maintenance.hold():
-                self.stdout.write("maintenance on: the API answers 503 and workers pause")
+            with maintenance.hold(wait_seconds=options["wait"]):
+                self.stdout.write(
+                    f"gate closed at {time.time():.6f}: maintenance on, the API answers 503 and workers pause"
+                )
                 entries = restore_backup(path)
         except LockHeld:
             raise CommandError("a restore is already running") from None
+        except maintenance.GateTimeout as exc:
+            raise CommandError(str(exc)) from None
         except BackupError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"restored {path} ({entries} entries); maintenance off")
+        self.stdout.write(
+            f"gate opened at {time.time():.6f}: restored {path} ({entries} entries); maintenance off"
+        )

@@ -58,7 +58,11 @@ def test_cancel_then_retry(api: APIClient, developer: Any) -> None:
     cancelled = api.post(f"/api/workflows/{execution.pk}/cancel", {"comment": "wrong branch"}, format="json")
     assert cancelled.status_code == 200
     assert cancelled.json()["status"] == ExecutionStatus.CANCELLED
+    # The documented shape: the step counts of a list row are in an action's answer too.
+    assert cancelled.json()["steps_total"] == execution.steps.count() == cancelled.json()["steps_finished"]
+    assert api.post(f"/api/workflows/{execution.pk}/cancel", {"comment": 0}, format="json").status_code == 400
     retried = api.post(f"/api/workflows/{execution.pk}/retry")
+    assert retried.json()["steps_total"] == execution.steps.count()
     assert retried.status_code == 201
     retry = WorkflowExecution.objects.get(pk=retried.json()["id"])
     assert retry.parent_id == execution.pk
