@@ -105,6 +105,16 @@ if DB_HOST:
                 # runs on a connection; a pooler that hands connections out per transaction (PgBouncer
                 # before 1.21) loses them: DB_PREPARED_STATEMENTS=false there.
                 "prepare_threshold": 5 if env.bool("DB_PREPARED_STATEMENTS", True) else None,
+                # TLS files (CA, client certificate and key); empty ones are left to libpq's defaults.
+                **{
+                    option: value
+                    for option, value in (
+                        ("sslrootcert", env.str("DB_SSLROOTCERT")),
+                        ("sslcert", env.str("DB_SSLCERT")),
+                        ("sslkey", env.str("DB_SSLKEY")),
+                    )
+                    if value
+                },
             },
         }
     }

@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 NAME_FORMAT = "backup-%Y%m%d-%H%M%S.dump"
 NAME_PATTERN = re.compile(r"^backup-\d{8}-\d{6}\.dump$")
 POSTGRES_MAGIC = b"PGDMP"
+# psycopg connection options and the libpq variables that carry them to pg_dump/pg_restore.
+TLS_FILES = {"sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY"}
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -47,7 +49,7 @@ def _settings(alias: str) -> dict[str, Any]:
 
 
 def postgres_env(alias: str = DEFAULT_DB_ALIAS) -> dict[str, str]:
-    """Environment for pg_dump/pg_restore: connection from DB_* settings, password via PGPASSWORD."""
+    """Environment for pg_dump/pg_restore: connection and TLS from DB_* settings, password via PGPASSWORD."""
     db = _settings(alias)
     options = db.get("OPTIONS", {})
     env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
@@ -61,6 +63,10 @@ def postgres_env(alias: str = DEFAULT_DB_ALIAS) -> dict[str, str]:
             "PGCONNECT_TIMEOUT": str(options.get("connect_timeout", 10)),
             "PGAPPNAME": "innominatus-backup",
         }
+    )
+    # The connection's TLS files go along: without them libpq looks for ~/.postgresql/root.crt.
+    env.update(
+        {variable: str(options[option]) for option, variable in TLS_FILES.items() if options.get(option)}
     )
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = str(db["PASSWORD"])

@@ -210,6 +210,21 @@ as 3.1536e+07, so whole numbers are printed as integers. */}}
   value: {{ $v.database.name | quote }}
 - name: DB_SSLMODE
   value: {{ $v.database.sslmode | quote }}
+# The same TLS settings for psql in the pod (libpq reads PG*); pg_dump/pg_restore get them from DB_*.
+- name: PGSSLMODE
+  value: {{ $v.database.sslmode | quote }}
+{{- with $v.database.tls }}
+{{- if .secretName }}
+{{- range $variable, $key := dict "SSLROOTCERT" .rootCertKey "SSLCERT" .clientCertKey "SSLKEY" .clientKeyKey }}
+{{- if $key }}
+- name: DB_{{ $variable }}
+  value: {{ printf "%s/%s" (include "innominatus.dbTlsPath" $) $key | quote }}
+- name: PG{{ $variable }}
+  value: {{ printf "%s/%s" (include "innominatus.dbTlsPath" $) $key | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
 - name: DB_CONNECT_TIMEOUT
   value: {{ include "innominatus.envString" $v.database.connectTimeout | quote }}
 - name: DB_CONN_MAX_AGE
@@ -346,10 +361,20 @@ as 3.1536e+07, so whole numbers are printed as integers. */}}
 {{- end }}
 {{- end -}}
 
+{{/* Where database.tls.secretName is mounted. */}}
+{{- define "innominatus.dbTlsPath" -}}
+/etc/innominatus-db-tls
+{{- end -}}
+
 {{/* Volume mounts of every innominatus container. */}}
 {{- define "innominatus.volumeMounts" -}}
 - name: tmp
   mountPath: /tmp
+{{- if .Values.database.tls.secretName }}
+- name: db-tls
+  mountPath: {{ include "innominatus.dbTlsPath" . }}
+  readOnly: true
+{{- end }}
 - name: data
   mountPath: /var/lib/innominatus
 - name: config
@@ -371,6 +396,13 @@ as 3.1536e+07, so whole numbers are printed as integers. */}}
 - name: config
   configMap:
     name: {{ .configMapName }}
+{{- with .ctx.Values.database.tls.secretName }}
+- name: db-tls
+  secret:
+    secretName: {{ . }}
+    # libpq refuses a client key readable by others; 0440 owned by root is accepted.
+    defaultMode: 0440
+{{- end }}
 {{- with .ctx.Values.extraVolumes }}
 {{ toYaml . }}
 {{- end }}
