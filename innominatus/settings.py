@@ -316,8 +316,10 @@ SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$", r"^metrics$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("TRUST_X_FORWARDED_PROTO") else None
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS")
 
-# Key for secret outputs at rest; defaults to one derived from SECRET_KEY.
+# Key for secret outputs at rest; defaults to one derived from SECRET_KEY. Former keys, newest first,
+# still decrypt after a rotation until `manage.py reencrypt_secrets` has rewritten everything.
 ENCRYPTION_KEY = env.str("ENCRYPTION_KEY")
+ENCRYPTION_PREVIOUS_KEYS = env.list("ENCRYPTION_PREVIOUS_KEYS")
 
 # Identity and security (docs/security.md).
 AUTHENTICATION_BACKENDS = [
