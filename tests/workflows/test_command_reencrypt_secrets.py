@@ -40,9 +40,11 @@ def test_rotation_keeps_old_outputs_readable_then_reencrypts_them() -> None:
         second = stored({"password": "pw-two"}, "two")
         old_tokens = {r.pk: r.secret_outputs for r in ResourceInstance.objects.exclude(secret_outputs="")}
 
-    with override_settings(ENCRYPTION_KEY=NEW, ENCRYPTION_PREVIOUS_KEYS=[]):
-        with pytest.raises(ValueError, match="cannot be decrypted"):
-            decrypt_mapping(old_tokens[first.pk])
+    with (
+        override_settings(ENCRYPTION_KEY=NEW, ENCRYPTION_PREVIOUS_KEYS=[]),
+        pytest.raises(ValueError, match="cannot be decrypted"),
+    ):
+        decrypt_mapping(old_tokens[first.pk])
 
     with override_settings(ENCRYPTION_KEY=NEW, ENCRYPTION_PREVIOUS_KEYS=[OLD]):
         assert decrypt_mapping(old_tokens[first.pk]) == {"password": "pw-one"}
@@ -50,7 +52,9 @@ def test_rotation_keeps_old_outputs_readable_then_reencrypts_them() -> None:
 
         dry = run("--dry-run")
         assert "would re-encrypt: 2" in dry and "already on the current key: 1" in dry
-        assert {r.pk: r.secret_outputs for r in ResourceInstance.objects.filter(pk__in=old_tokens)} == old_tokens
+        assert {
+            r.pk: r.secret_outputs for r in ResourceInstance.objects.filter(pk__in=old_tokens)
+        } == old_tokens
 
         output = run()
         assert "re-encrypted: 2" in output and "already on the current key: 1" in output
@@ -66,9 +70,11 @@ def test_rotation_keeps_old_outputs_readable_then_reencrypts_them() -> None:
 def test_rows_no_key_decrypts_are_named_and_left_alone() -> None:
     with override_settings(ENCRYPTION_KEY="a-lost-key", ENCRYPTION_PREVIOUS_KEYS=[]):
         lost = stored({"password": "gone"}, "lost")
-    with override_settings(ENCRYPTION_KEY=NEW, ENCRYPTION_PREVIOUS_KEYS=[OLD]):
-        with pytest.raises(CommandError, match="app-lost/lost"):
-            run()
+    with (
+        override_settings(ENCRYPTION_KEY=NEW, ENCRYPTION_PREVIOUS_KEYS=[OLD]),
+        pytest.raises(CommandError, match="app-lost/lost"),
+    ):
+        run()
     token = lost.secret_outputs
     lost.refresh_from_db()
     assert lost.secret_outputs == token
