@@ -101,7 +101,7 @@ def test_default_objects(chart: Any) -> None:
         "ConfigMap/innominatus-config",
         "Secret/innominatus-secrets",
         "ServiceAccount/innominatus",
-        "HorizontalPodAutoscaler/innominatus",
+        "HorizontalPodAutoscaler/innominatus-hpa",
         "PodDisruptionBudget/innominatus",
         "PodDisruptionBudget/innominatus-worker",
         "Job/innominatus-migrate",
@@ -223,7 +223,7 @@ def test_worker_deployment(chart: Any) -> None:
 
 def test_hpa_defaults_and_toggle(chart: Any) -> None:
     manifests = chart.render()
-    hpa = chart.find(manifests, "HorizontalPodAutoscaler", "innominatus")
+    hpa = chart.find(manifests, "HorizontalPodAutoscaler", "innominatus-hpa")
     assert hpa["apiVersion"] == "autoscaling/v2"
     assert hpa["spec"]["scaleTargetRef"] == {
         "apiVersion": "apps/v1",
@@ -241,11 +241,11 @@ def test_hpa_defaults_and_toggle(chart: Any) -> None:
     assert "replicas" not in chart.find(manifests, "Deployment", "innominatus")["spec"]
 
     fixed = chart.render(set_values={"autoscaling.enabled": "false", "replicaCount": "2"})
-    assert "HorizontalPodAutoscaler/innominatus" not in chart.names(fixed)
+    assert "HorizontalPodAutoscaler/innominatus-hpa" not in chart.names(fixed)
     assert chart.find(fixed, "Deployment", "innominatus")["spec"]["replicas"] == 2
 
     memory = chart.render(set_values={"autoscaling.targetMemoryUtilizationPercentage": "80"})
-    metrics = chart.find(memory, "HorizontalPodAutoscaler", "innominatus")["spec"]["metrics"]
+    metrics = chart.find(memory, "HorizontalPodAutoscaler", "innominatus-hpa")["spec"]["metrics"]
     assert {m["resource"]["name"] for m in metrics} == {"cpu", "memory"}
 
 
