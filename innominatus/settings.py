@@ -13,10 +13,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env.str("INNOMINATUS_DATA_DIR", str(BASE_DIR / "data")))
 
 DEBUG = env.bool("DEBUG", False)
-SECRET_KEY = env.str("SECRET_KEY")
+# scripts/run.sh keeps a local installation's key in the data directory; manage.py commands find it there.
+SECRET_KEY_FILE = DATA_DIR / "secret_key"
+SECRET_KEY = env.str("SECRET_KEY") or (
+    SECRET_KEY_FILE.read_text().strip() if SECRET_KEY_FILE.is_file() else ""
+)
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set (or DEBUG=true for local development)")
+        raise ImproperlyConfigured(
+            f"SECRET_KEY must be set, or {SECRET_KEY_FILE} exist (or DEBUG=true for local development)"
+        )
     SECRET_KEY = "insecure-development-key-only-for-debug"  # noqa: S105 - only with DEBUG on  # nosec B105
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
@@ -264,6 +270,7 @@ LOGGING = {
     "filters": {
         "context": {"()": "innominatus.logcontext.ContextFilter"},
         "redact": {"()": "ops.logging.RedactSecretsFilter"},
+        "health_check_result": {"()": "ops.logging.HealthCheckResultFilter"},
     },
     "handlers": {
         "stdout": {
@@ -277,6 +284,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # 4xx answers are in the access log already; django.request keeps the 5xx tracebacks.
         "django.request": {"level": "ERROR"},
+        "health_check": {"filters": ["health_check_result"]},
     },
 }
 
