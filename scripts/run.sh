@@ -44,13 +44,14 @@ WEB_PID=$!
 set +m
 
 stop() {
-  trap - INT TERM EXIT
+  trap - INT TERM HUP EXIT
   echo "==> stopping the web server and the worker"
   kill -TERM "$WEB_PID" "$WORKER_PID" 2>/dev/null || true
   wait "$WEB_PID" "$WORKER_PID" 2>/dev/null || true
 }
 trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
+trap 'stop; exit 129' HUP
 trap stop EXIT
 # Whichever child ends first ends the installation: the other one is stopped with it.
 wait -n "$WEB_PID" "$WORKER_PID" || true
