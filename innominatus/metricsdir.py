@@ -5,7 +5,6 @@ set before anything imports it: settings.py and the gunicorn master both call th
 """
 
 import os
-import tempfile
 from pathlib import Path
 
 from innominatus.env import Env
@@ -13,11 +12,18 @@ from innominatus.env import Env
 VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
+def default_dir(env: Env) -> Path:
+    """<INNOMINATUS_DATA_DIR>/metrics: one directory per installation, never shared by two on a host."""
+    data_dir = env.str("INNOMINATUS_DATA_DIR") or str(Path(__file__).resolve().parent.parent / "data")
+    return Path(data_dir) / "metrics"
+
+
 def configure(env: Env | None = None) -> str:
-    """Export PROMETHEUS_MULTIPROC_DIR (default <tmp>/innominatus-metrics); "" means in-memory metrics."""
-    value = (env or Env()).raw(VARIABLE)
+    """Export PROMETHEUS_MULTIPROC_DIR (default <INNOMINATUS_DATA_DIR>/metrics); "" means in-memory metrics."""
+    env = env or Env()
+    value = env.raw(VARIABLE)
     if value is None:
-        value = str(Path(tempfile.gettempdir()) / "innominatus-metrics")
+        value = str(default_dir(env))
     if value:
         Path(value).mkdir(parents=True, exist_ok=True)
         os.environ[VARIABLE] = value

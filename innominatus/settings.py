@@ -13,10 +13,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env.str("INNOMINATUS_DATA_DIR", str(BASE_DIR / "data")))
 
 DEBUG = env.bool("DEBUG", False)
-SECRET_KEY = env.str("SECRET_KEY")
+# scripts/run.sh keeps a local installation's key in the data directory; manage.py commands find it there.
+SECRET_KEY_FILE = DATA_DIR / "secret_key"
+SECRET_KEY = env.str("SECRET_KEY") or (
+    SECRET_KEY_FILE.read_text().strip() if SECRET_KEY_FILE.is_file() else ""
+)
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set (or DEBUG=true for local development)")
+        raise ImproperlyConfigured(
+            f"SECRET_KEY must be set, or {SECRET_KEY_FILE} exist (or DEBUG=true for local development)"
+        )
     SECRET_KEY = "insecure-development-key-only-for-debug"  # noqa: S105 - only with DEBUG on  # nosec B105
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
@@ -106,6 +112,16 @@ if DB_HOST:
                 # runs on a connection; a pooler that hands connections out per transaction (PgBouncer
                 # before 1.21) loses them: DB_PREPARED_STATEMENTS=false there.
                 "prepare_threshold": 5 if env.bool("DB_PREPARED_STATEMENTS", True) else None,
+                # TLS files (CA, client certificate and key); empty ones are left to libpq's defaults.
+                **{
+                    option: value
+                    for option, value in (
+                        ("sslrootcert", env.str("DB_SSLROOTCERT")),
+                        ("sslcert", env.str("DB_SSLCERT")),
+                        ("sslkey", env.str("DB_SSLKEY")),
+                    )
+                    if value
+                },
             },
         }
     }
@@ -275,6 +291,7 @@ LOGGING = {
     "filters": {
         "context": {"()": "innominatus.logcontext.ContextFilter"},
         "redact": {"()": "ops.logging.RedactSecretsFilter"},
+        "health_check_result": {"()": "ops.logging.HealthCheckResultFilter"},
     },
     "handlers": {
         "stdout": {
@@ -288,6 +305,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # 4xx answers are in the access log already; django.request keeps the 5xx tracebacks.
         "django.request": {"level": "ERROR"},
+        "health_check": {"filters": ["health_check_result"]},
     },
 }
 
@@ -333,8 +351,10 @@ SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$", r"^metrics$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("TRUST_X_FORWARDED_PROTO") else None
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS")
 
-# Key for secret outputs at rest; defaults to one derived from SECRET_KEY.
+# Key for secret outputs at rest; defaults to one derived from SECRET_KEY. Former keys, newest first,
+# still decrypt after a rotation until `manage.py reencrypt_secrets` has rewritten everything.
 ENCRYPTION_KEY = env.str("ENCRYPTION_KEY")
+ENCRYPTION_PREVIOUS_KEYS = env.list("ENCRYPTION_PREVIOUS_KEYS")
 
 # Identity and security (docs/security.md).
 AUTHENTICATION_BACKENDS = [

@@ -29,6 +29,8 @@ POSTGRES_MAGIC = b"PGDMP"
 # A dump holds every secret the database does (password hashes, encrypted outputs, API key hashes).
 BACKUP_FILE_MODE = 0o600
 BACKUP_DIR_MODE = 0o700
+# psycopg connection options and the libpq variables that carry them to pg_dump/pg_restore.
+TLS_FILES = {"sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY"}
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -51,7 +53,7 @@ def _settings(alias: str) -> dict[str, Any]:
 
 
 def postgres_env(alias: str = DEFAULT_DB_ALIAS) -> dict[str, str]:
-    """Environment for pg_dump/pg_restore: connection from DB_* settings, password via PGPASSWORD."""
+    """Environment for pg_dump/pg_restore: connection and TLS from DB_* settings, password via PGPASSWORD."""
     db = _settings(alias)
     options = db.get("OPTIONS", {})
     env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
@@ -65,6 +67,10 @@ def postgres_env(alias: str = DEFAULT_DB_ALIAS) -> dict[str, str]:
             "PGCONNECT_TIMEOUT": str(options.get("connect_timeout", 10)),
             "PGAPPNAME": "innominatus-backup",
         }
+    )
+    # The connection's TLS files go along: without them libpq looks for ~/.postgresql/root.crt.
+    env.update(
+        {variable: str(options[option]) for option, variable in TLS_FILES.items() if options.get(option)}
     )
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = str(db["PASSWORD"])

@@ -137,3 +137,22 @@ class GunicornAccessFilter(logging.Filter):
         record.user_agent = atoms.get("a")
         record.msg, record.args = "%s %s %s", (atoms.get("m"), path, atoms.get("s"))
         return True
+
+
+class HealthCheckResultFilter(logging.Filter):
+    """A check that reports its component unhealthy is a probe result, not a crash: one line, no traceback.
+
+    django-health-check logs every failed check with exc_info; a degraded worker check before the first
+    heartbeat would print a full traceback on every probe otherwise.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from health_check.exceptions import HealthCheckException
+
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HealthCheckException):
+            check = record.args[0] if isinstance(record.args, tuple) and record.args else None
+            component = getattr(check, "component", type(check).__name__)
+            record.msg, record.args = "health check %s: %s", (component, str(error))
+            record.exc_info, record.exc_text = None, None
+        return True

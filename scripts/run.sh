@@ -33,8 +33,25 @@ echo "==> preparing the database ($INNOMINATUS_DATA_DIR)"
 .venv/bin/python manage.py collectstatic --noinput --verbosity 0
 .venv/bin/python manage.py bootstrap_admin --username "${ADMIN_USERNAME:-admin}"
 
-echo "==> starting the worker and the web server on http://localhost:$PORT"
+echo "==> starting the worker and the web server on http://localhost:$PORT (stop: Ctrl-C, or kill $$)"
+# Job control gives each child a process group of its own: Ctrl-C reaches only this script, and the
+# trap below sends each child exactly one SIGTERM.
+set -m
 .venv/bin/python manage.py worker &
 WORKER_PID=$!
-trap 'kill "$WORKER_PID" 2>/dev/null; wait "$WORKER_PID" 2>/dev/null' EXIT INT TERM
-.venv/bin/gunicorn -c python:innominatus.gunicorn_conf innominatus.wsgi
+.venv/bin/gunicorn -c python:innominatus.gunicorn_conf innominatus.wsgi &
+WEB_PID=$!
+set +m
+
+stop() {
+  trap - INT TERM HUP EXIT
+  echo "==> stopping the web server and the worker"
+  kill -TERM "$WEB_PID" "$WORKER_PID" 2>/dev/null || true
+  wait "$WEB_PID" "$WORKER_PID" 2>/dev/null || true
+}
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+trap 'stop; exit 129' HUP
+trap stop EXIT
+# Whichever child ends first ends the installation: the other one is stopped with it.
+wait -n "$WEB_PID" "$WORKER_PID" || true

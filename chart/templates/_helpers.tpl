@@ -91,31 +91,60 @@ at pre-install nothing else of the release exists yet. */}}
 {{- printf "%s-migrate" (include "innominatus.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* SECRET_KEY: the value given, else the one already in the cluster (kept across upgrades),
-else one generated once per render and memoised so the Secret and its hook copy agree. */}}
-{{- define "innominatus.secretKey" -}}
-{{- if .Values.secrets.secretKey -}}
-{{- .Values.secrets.secretKey -}}
-{{- else -}}
+{{/* Data of the chart's Secret as it is in the cluster now (empty on install and in `helm template`). */}}
+{{- define "innominatus.existingSecretData" -}}
 {{- $existing := lookup "v1" "Secret" .Release.Namespace (include "innominatus.secretName" .) -}}
-{{- if and $existing (index ($existing.data | default dict) "secret-key") -}}
-{{- index $existing.data "secret-key" | b64dec -}}
+{{- toJson (($existing | default dict).data | default dict) -}}
+{{- end -}}
+
+{{/* "true" when the render talks to a cluster (install, upgrade, --dry-run=server): every namespace
+has the ServiceAccount "default", while lookup answers nothing in `helm template`. */}}
+{{- define "innominatus.clusterReachable" -}}
+{{- if lookup "v1" "ServiceAccount" .Release.Namespace "default" -}}true{{- end -}}
+{{- end -}}
+
+{{/* Keys for the chart's Secret, in order: the values, the Secret already in the cluster (kept
+across upgrades), one generated once on a real install. `helm template` never generates keys: a
+random key per render would sign everyone out and lose stored secret outputs on every sync. Memoised
+so that the Secret and its migration-hook copy agree. */}}
+{{- define "innominatus.keys" -}}
+{{- if not (hasKey .Values.secrets "resolvedKeys") -}}
+{{- $existing := include "innominatus.existingSecretData" . | fromJson -}}
+{{- $reachable := include "innominatus.clusterReachable" . -}}
+{{- $keys := dict -}}
+{{- if .Values.secrets.secretKey -}}
+{{- $_ := set $keys "secret-key" .Values.secrets.secretKey -}}
+{{- else if index $existing "secret-key" -}}
+{{- $_ := set $keys "secret-key" (index $existing "secret-key" | b64dec) -}}
+{{- else if $reachable -}}
+{{- $_ := set $keys "secret-key" (randAlphaNum 64) -}}
 {{- else -}}
-{{- if not (hasKey .Values.secrets "generatedSecretKey") -}}
-{{- $_ := set .Values.secrets "generatedSecretKey" (randAlphaNum 64) -}}
+{{- fail "secrets: no SECRET_KEY and no cluster to read the existing one from (helm template). Set secrets.existingSecret to a Secret you manage (keys secret-key, encryption-key), or set secrets.secretKey and secrets.encryptionKey; see docs/installation.md, \"Keys\"." -}}
 {{- end -}}
-{{- .Values.secrets.generatedSecretKey -}}
+{{- if .Values.secrets.encryptionKey -}}
+{{- $_ := set $keys "encryption-key" .Values.secrets.encryptionKey -}}
+{{- else if index $existing "encryption-key" -}}
+{{- $_ := set $keys "encryption-key" (index $existing "encryption-key" | b64dec) -}}
+{{- else if and $reachable (not $existing) -}}
+{{- /* Only on a first install: an existing release without one keeps deriving it from SECRET_KEY. */ -}}
+{{- $_ := set $keys "encryption-key" (randAlphaNum 64) -}}
 {{- end -}}
+{{- if .Values.secrets.previousEncryptionKeys -}}
+{{- $_ := set $keys "previous-encryption-keys" (join "," .Values.secrets.previousEncryptionKeys) -}}
+{{- else if index $existing "previous-encryption-keys" -}}
+{{- $_ := set $keys "previous-encryption-keys" (index $existing "previous-encryption-keys" | b64dec) -}}
 {{- end -}}
+{{- $_ := set .Values.secrets "resolvedKeys" $keys -}}
+{{- end -}}
+{{- toJson .Values.secrets.resolvedKeys -}}
 {{- end -}}
 
 {{/* Secret data shared by the Secret and its migration-hook copy. */}}
 {{- define "innominatus.secretData" -}}
 db-password: {{ .Values.database.password | b64enc | quote }}
-secret-key: {{ include "innominatus.secretKey" . | b64enc | quote }}
 oidc-client-secret: {{ .Values.oidc.clientSecret | b64enc | quote }}
-{{- with .Values.secrets.encryptionKey }}
-encryption-key: {{ . | b64enc | quote }}
+{{- range $key, $value := include "innominatus.keys" . | fromJson }}
+{{ $key }}: {{ $value | b64enc | quote }}
 {{- end }}
 {{- end -}}
 
@@ -214,6 +243,21 @@ as 3.1536e+07, so whole numbers are printed as integers. */}}
   value: {{ $v.database.name | quote }}
 - name: DB_SSLMODE
   value: {{ $v.database.sslmode | quote }}
+# The same TLS settings for psql in the pod (libpq reads PG*); pg_dump/pg_restore get them from DB_*.
+- name: PGSSLMODE
+  value: {{ $v.database.sslmode | quote }}
+{{- with $v.database.tls }}
+{{- if .secretName }}
+{{- range $variable, $key := dict "SSLROOTCERT" .rootCertKey "SSLCERT" .clientCertKey "SSLKEY" .clientKeyKey }}
+{{- if $key }}
+- name: DB_{{ $variable }}
+  value: {{ printf "%s/%s" (include "innominatus.dbTlsPath" $) $key | quote }}
+- name: PG{{ $variable }}
+  value: {{ printf "%s/%s" (include "innominatus.dbTlsPath" $) $key | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
 - name: DB_CONNECT_TIMEOUT
   value: {{ include "innominatus.envString" $v.database.connectTimeout | quote }}
 - name: DB_CONN_MAX_AGE
@@ -241,6 +285,13 @@ as 3.1536e+07, so whole numbers are printed as integers. */}}
     secretKeyRef:
       name: {{ .secretName }}
       key: encryption-key
+      optional: true
+# Keys that encrypted secret outputs before the current one, newest first; they still decrypt.
+- name: ENCRYPTION_PREVIOUS_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: previous-encryption-keys
       optional: true
 - name: OIDC_ENABLED
   value: {{ $v.oidc.enabled | toString | quote }}
@@ -356,10 +407,20 @@ as 3.1536e+07, so whole numbers are printed as integers. */}}
 {{- end }}
 {{- end -}}
 
+{{/* Where database.tls.secretName is mounted. */}}
+{{- define "innominatus.dbTlsPath" -}}
+/etc/innominatus-db-tls
+{{- end -}}
+
 {{/* Volume mounts of every innominatus container. */}}
 {{- define "innominatus.volumeMounts" -}}
 - name: tmp
   mountPath: /tmp
+{{- if .Values.database.tls.secretName }}
+- name: db-tls
+  mountPath: {{ include "innominatus.dbTlsPath" . }}
+  readOnly: true
+{{- end }}
 - name: data
   mountPath: /var/lib/innominatus
 - name: config
@@ -381,6 +442,13 @@ as 3.1536e+07, so whole numbers are printed as integers. */}}
 - name: config
   configMap:
     name: {{ .configMapName }}
+{{- with .ctx.Values.database.tls.secretName }}
+- name: db-tls
+  secret:
+    secretName: {{ . }}
+    # libpq refuses a client key readable by others; 0440 owned by root is accepted.
+    defaultMode: 0440
+{{- end }}
 {{- with .ctx.Values.extraVolumes }}
 {{ toYaml . }}
 {{- end }}
@@ -389,7 +457,7 @@ as 3.1536e+07, so whole numbers are printed as integers. */}}
 {{/* Pod template annotations that roll the pods when configuration or secrets change. */}}
 {{- define "innominatus.checksums" -}}
 checksum/config: {{ toYaml .Values.adminConfig | sha256sum }}
-checksum/secret: {{ list .Values.database.password .Values.oidc.clientSecret .Values.secrets.secretKey .Values.secrets.encryptionKey .Values.secrets.existingSecret .Values.database.passwordSecret | toJson | sha256sum }}
+checksum/secret: {{ list .Values.database.password .Values.oidc.clientSecret .Values.secrets.secretKey .Values.secrets.encryptionKey .Values.secrets.previousEncryptionKeys .Values.secrets.existingSecret .Values.database.passwordSecret | toJson | sha256sum }}
 {{- end -}}
 
 {{/* Topology spread constraints with the component's selector filled in when omitted. */}}

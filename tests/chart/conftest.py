@@ -15,6 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "chart"
 RELEASE = "innominatus"
 NAMESPACE = "platform"
+TEST_SECRET_KEY = "chart-test-secret-key-0123456789abcdef-0123456789abcdef"
 
 Manifest = dict[str, Any]
 
@@ -86,9 +87,15 @@ class Chart:
         values_files: tuple[str, ...] = (),
         namespace: str = NAMESPACE,
         release: str = RELEASE,
+        keys: bool = True,
     ) -> list[str]:
-        """`helm template` arguments; set_values are --set pairs, values_files -f paths."""
+        """`helm template` arguments; set_values are --set pairs, values_files -f paths.
+
+        `helm template` generates no keys, so a test SECRET_KEY is set unless `keys` is false.
+        """
         args = ["template", release, str(CHART_DIR), "--namespace", namespace]
+        if keys:
+            args += ["--set", f"secrets.secretKey={TEST_SECRET_KEY}"]
         for path in values_files:
             args += ["-f", path]
         for key, value in (set_values or {}).items():

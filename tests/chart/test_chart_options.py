@@ -106,14 +106,6 @@ def test_encryption_key_is_optional(chart: Any) -> None:
     }
 
 
-def test_generated_secret_key_is_shared_with_migration_copy(chart: Any) -> None:
-    manifests = chart.render()
-    main = chart.find(manifests, "Secret", "innominatus-secrets")["data"]["secret-key"]
-    hook = chart.find(manifests, "Secret", "innominatus-migrate")["data"]["secret-key"]
-    assert main == hook
-    assert len(base64.b64decode(main)) >= 50
-
-
 def test_existing_secret_replaces_chart_secret(chart: Any) -> None:
     manifests = chart.render(set_values={"secrets.existingSecret": "platform-creds"})
     assert not [m for m in manifests if m["kind"] == "Secret"]

@@ -62,7 +62,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 
 
 def test_lint_strict_defaults(helm: Callable[..., Any]) -> None:
-    result = helm("lint", "--strict", str(CHART_DIR))
+    # `helm lint` renders like `helm template`: no cluster, so a key must be given.
+    result = helm("lint", "--strict", str(CHART_DIR), "--set", "secrets.secretKey=lint-secret-key")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -100,7 +101,7 @@ def test_default_objects(chart: Any) -> None:
         "ConfigMap/innominatus-config",
         "Secret/innominatus-secrets",
         "ServiceAccount/innominatus",
-        "HorizontalPodAutoscaler/innominatus",
+        "HorizontalPodAutoscaler/innominatus-hpa",
         "PodDisruptionBudget/innominatus",
         "PodDisruptionBudget/innominatus-worker",
         "Job/innominatus-migrate",
@@ -254,7 +255,7 @@ def test_worker_probes_and_grace_period_fit_the_drain_time(chart: Any, helm: Any
 
 def test_hpa_defaults_and_toggle(chart: Any) -> None:
     manifests = chart.render()
-    hpa = chart.find(manifests, "HorizontalPodAutoscaler", "innominatus")
+    hpa = chart.find(manifests, "HorizontalPodAutoscaler", "innominatus-hpa")
     assert hpa["apiVersion"] == "autoscaling/v2"
     assert hpa["spec"]["scaleTargetRef"] == {
         "apiVersion": "apps/v1",
@@ -272,11 +273,11 @@ def test_hpa_defaults_and_toggle(chart: Any) -> None:
     assert "replicas" not in chart.find(manifests, "Deployment", "innominatus")["spec"]
 
     fixed = chart.render(set_values={"autoscaling.enabled": "false", "replicaCount": "2"})
-    assert "HorizontalPodAutoscaler/innominatus" not in chart.names(fixed)
+    assert "HorizontalPodAutoscaler/innominatus-hpa" not in chart.names(fixed)
     assert chart.find(fixed, "Deployment", "innominatus")["spec"]["replicas"] == 2
 
     memory = chart.render(set_values={"autoscaling.targetMemoryUtilizationPercentage": "80"})
-    metrics = chart.find(memory, "HorizontalPodAutoscaler", "innominatus")["spec"]["metrics"]
+    metrics = chart.find(memory, "HorizontalPodAutoscaler", "innominatus-hpa")["spec"]["metrics"]
     assert {m["resource"]["name"] for m in metrics} == {"cpu", "memory"}
 
 

@@ -113,6 +113,8 @@ def test_schema_accepts_string_quantities_and_percentages(helm: Any) -> None:
         "server.resources.limits.memory=2Gi",
         "--set",
         "tmpSizeLimit=512Mi",
+        "--set",
+        "secrets.secretKey=values-test-secret-key",
     )
     assert result.returncode == 0, result.stderr
 

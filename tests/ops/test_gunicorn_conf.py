@@ -115,3 +115,11 @@ def test_an_empty_multiproc_dir_means_in_memory_metrics(monkeypatch: pytest.Monk
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
     assert metricsdir.configure(Env()) == ""
     assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+
+
+def test_the_default_metrics_directory_belongs_to_one_installation(tmp_path: Path) -> None:
+    from innominatus.env import Env
+
+    first = metricsdir.default_dir(Env({"INNOMINATUS_DATA_DIR": str(tmp_path / "one")}))
+    second = metricsdir.default_dir(Env({"INNOMINATUS_DATA_DIR": str(tmp_path / "two")}))
+    assert first == tmp_path / "one" / "metrics" and second == tmp_path / "two" / "metrics"

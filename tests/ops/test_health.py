@@ -128,3 +128,17 @@ def test_ready_fails_with_an_unapplied_migration_and_recovers(client: Client) ->
     ready = client.get("/ready")
     assert ready.status_code == 200
     assert ready.json()["ready"] is True and ready.json()["message"] == "Service is ready"
+
+
+@override_settings(Q_CLUSTER=_q_cluster(sync=False))
+def test_health_before_the_first_heartbeat_logs_one_line_without_a_traceback(
+    client: Client, caplog: Any
+) -> None:
+    with caplog.at_level("WARNING", logger="health_check"):
+        assert client.get("/health").json()["checks"]["workers"]["status"] == "degraded"
+    records = [record for record in caplog.records if record.name == "health_check"]
+    assert records, "the degraded check is still logged"
+    for record in records:
+        assert record.exc_info is None and record.exc_text is None
+        assert record.getMessage().startswith("health check workers: ")
+        assert "qcluster" in record.getMessage()
