@@ -30,11 +30,17 @@ LOCK_NAME = "innominatus:maintenance"
 RESTORE_LOCK_NAME = "innominatus:restore"
 # Workers' between-task probe is cached for this long per process; writes never use the cache.
 CACHE_SECONDS = 2.0
-# Statements that change data: the ones the gate refuses during a restore.
-WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE", "COPY")
+# Statements that change data: the ones the gate refuses during a restore. A WITH may hold a
+# data-modifying part (the engine records a step and its log lines in one), so it counts as a write.
+WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE", "COPY", "WITH")
 
 _cache_lock = threading.Lock()
 _cached: tuple[float, bool] = (0.0, False)
+# Connection attributes: the connection holds the gate for its whole request, or for the transaction
+# whose commit-hook list is stored (Django replaces that list at every commit, rollback and rollback
+# to a savepoint, which are also the moments PostgreSQL releases an xact lock taken inside).
+HELD_FOR_REQUEST = "_innominatus_gate_request"
+HELD_FOR_TRANSACTION = "_innominatus_gate_transaction"
 
 
 class MaintenanceActive(OperationalError):
@@ -135,9 +141,11 @@ def request_gate(alias: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
         entered = _raw_scalar(connection, "SELECT pg_try_advisory_lock_shared(%s)", [key])
     if not entered:
         raise MaintenanceActive("a database restore is in progress")
+    setattr(connection, HELD_FOR_REQUEST, True)
     try:
         yield
     finally:
+        setattr(connection, HELD_FOR_REQUEST, False)
         try:
             _raw_scalar(connection, "SELECT pg_advisory_unlock_shared(%s)", [key])
         except Exception:
@@ -157,12 +165,20 @@ def _write_gate(
         if _flag_path(connection.alias).exists():
             raise MaintenanceActive("a database restore is in progress: writes are refused")
         return execute(sql, params, many, context)
+    if getattr(connection, HELD_FOR_REQUEST, False):
+        # The request holds the gate until it ends, so every write of it is inside the gate.
+        return execute(sql, params, many, context)
     if not connection.in_atomic_block:
         # An autocommit write gets a transaction, so the gate it passed still holds when it commits.
         with transaction.atomic(using=connection.alias):
             return _write_gate(execute, sql, params, many, context)
-    if not _raw_scalar(connection, "SELECT pg_try_advisory_xact_lock_shared(%s)", [advisory_key(LOCK_NAME)]):
-        raise MaintenanceActive("a database restore is in progress: writes are refused")
+    if getattr(connection, HELD_FOR_TRANSACTION, None) is not connection.run_on_commit:
+        # Once per transaction: the xact lock is held until it commits or rolls back.
+        if not _raw_scalar(
+            connection, "SELECT pg_try_advisory_xact_lock_shared(%s)", [advisory_key(LOCK_NAME)]
+        ):
+            raise MaintenanceActive("a database restore is in progress: writes are refused")
+        setattr(connection, HELD_FOR_TRANSACTION, connection.run_on_commit)
     return execute(sql, params, many, context)
 
 

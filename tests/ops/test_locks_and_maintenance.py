@@ -1,5 +1,6 @@
 """Database locks shared by replicas, and the maintenance window a restore opens."""
 
+import contextlib
 import subprocess
 import threading
 import time
@@ -13,6 +14,7 @@ from django.test import Client
 from innominatus.locks import LockHeld, advisory_key, command_lock
 from ops import maintenance
 from tests.ops.servers import REPO, VENV_BIN, manage, subprocess_env
+from workflows.services import steprows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -111,6 +113,47 @@ def test_writes_from_any_connection_are_refused_while_the_gate_is_closed() -> No
         assert User.objects.filter(username="during").count() == 0, "reads still work"
     User.objects.create(username="after")
     assert User.objects.filter(username="after").exists()
+
+
+def test_the_engines_prebuilt_statements_pass_the_gate_too() -> None:
+    """A step finishing during a restore may not record itself: its statements bypass the ORM's cursor."""
+    with maintenance.hold():
+        with pytest.raises(maintenance.MaintenanceActive), transaction.atomic():
+            steprows.update_where(User, {"email": "x@example.com"}, {"username": "nobody"})
+        with (
+            pytest.raises(maintenance.MaintenanceActive),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                "WITH gone AS (DELETE FROM auth_user WHERE false RETURNING id) SELECT count(*) FROM gone"
+            )
+    with transaction.atomic():
+        assert steprows.update_where(User, {"email": "x@example.com"}, {"username": "nobody"}) == 0
+
+
+def test_a_transaction_takes_the_gate_once_however_many_writes_it_makes(monkeypatch: Any) -> None:
+    taken: list[str] = []
+    original = maintenance._raw_scalar
+
+    def counted(wrapper: Any, sql: str, params: list[Any]) -> Any:
+        taken.append(sql)
+        return original(wrapper, sql, params)
+
+    monkeypatch.setattr(maintenance, "_raw_scalar", counted)
+    with transaction.atomic():
+        User.objects.create(username="a")
+        User.objects.create(username="b")
+    assert len(taken) == 1
+    User.objects.create(username="c")
+    assert len(taken) == 2, "a new transaction takes the gate again"
+    with transaction.atomic():
+        with contextlib.suppress(ValueError), transaction.atomic():
+            User.objects.create(username="d")
+            raise ValueError
+        User.objects.create(username="e")
+    assert len(taken) == 4, "a rollback to a savepoint releases what was taken inside it"
+    assert set(User.objects.values_list("username", flat=True)) == {"a", "b", "c", "e"}
 
 
 def test_the_restore_waits_for_a_write_in_flight_and_refuses_new_ones() -> None:

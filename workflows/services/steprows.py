@@ -12,7 +12,7 @@ import itertools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any, cast
 
 import psycopg
@@ -71,10 +71,23 @@ def _execute_bound(sql: str, params: Sequence[Any]) -> Any:
     cursor = _bound_cursor_class()(connection.connection)
     started = time.monotonic()
     with connection.wrap_database_errors:
-        cursor.execute(sql, params)
+        _with_wrappers(cursor, sql, params)
     if connection.queries_logged:  # what the ORM's debug cursor records, for tests and the debug toolbar
         connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
     return cursor
+
+
+def _with_wrappers(cursor: psycopg.Cursor[Any], sql: str, params: Sequence[Any]) -> None:
+    """Run through the connection's execute wrappers, as the ORM's cursors do: whatever every statement
+    of the process must pass (the restore's write gate, instrumentation) sees these ones too."""
+
+    def run(sql: str, params: Sequence[Any], many: bool, context: dict[str, Any]) -> None:
+        cursor.execute(sql, params)
+
+    executor: Any = run
+    for wrapper in reversed(connection.execute_wrappers):
+        executor = partial(wrapper, executor)
+    executor(sql, params, False, {"connection": connection, "cursor": cursor})
 
 
 # One `UPDATE … SET values WHERE conditions`: the names of the fields set, and of those compared.

@@ -155,7 +155,8 @@ def spawn(argv: list[str], uid: int | None, gid: int | None, libc: Any) -> int:
                 signal.signal(signum, signal.SIG_DFL)
             null = os.open(os.devnull, os.O_RDONLY)
             os.dup2(null, 0)
-            os.execvp(argv[0], argv)  # noqa: S606 - argv is the step command the worker built, no shell
+            # argv is the step command the worker built; no shell is involved.
+            os.execvp(argv[0], argv)  # noqa: S606  # nosec B606
         except OSError as exc:
             os.write(errors_write, f"{exc.errno or errno.EIO}".encode())
         os._exit(127)
