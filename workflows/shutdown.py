@@ -1,12 +1,13 @@
 """Whether this worker process is shutting down: it finishes its running step but takes no other one.
 
 Set by the worker's SIGTERM handler (a plain assignment, safe there); read by the runner before it
-claims a successor or retries in the same process.
+claims a successor or retries in the same process, and before it records a result.
 """
 
 
 class _State:
     requested = False
+    handing_back = False
 
 
 def request() -> None:
@@ -17,3 +18,13 @@ def request() -> None:
 def requested() -> bool:
     """Whether a shutdown was requested."""
     return _State.requested
+
+
+def begin_hand_back() -> None:
+    """This process is killing its steps to give them back: a step ended by that kill is not recorded."""
+    _State.handing_back = True
+
+
+def handing_back() -> bool:
+    """Whether this process is handing its steps back (it exits right after)."""
+    return _State.handing_back

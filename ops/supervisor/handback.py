@@ -15,6 +15,7 @@ from django_q.conf import Conf
 from django_q.models import OrmQ
 
 from ops.supervisor import osproc
+from workflows import shutdown
 from workflows.choices import STEP_TRANSITIONS, StepStatus, check_transition
 from workflows.models import StepExecution
 from workflows.services import scheduler
@@ -79,6 +80,7 @@ def hand_back(reason: str) -> list[int]:
                 status=StepStatus.RUNNING, lease_owner__startswith=owner_prefix()
             )
         )
+        shutdown.begin_hand_back()
         osproc.kill_all(osproc.descendants(os.getpid()))
         now = timezone.now()
         for step in steps:

@@ -222,6 +222,10 @@ def _record_durably(
 ) -> Recorded:
     """`_record`, tried again with back-off while the database is unreachable, for as long as the lease
     holds (the companion keeps renewing it meanwhile); then the attempt is given up to the reaper."""
+    if shutdown.handing_back():
+        # The outcome may be the hand-back's own kill of the step (it can start while a claim of this
+        # process is not yet visible to the hand-back): the step is handed back or left to the reaper.
+        return Recorded()
     delay = RECORD_RETRY_FIRST
     while True:
         try:
