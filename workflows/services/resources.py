@@ -131,22 +131,17 @@ class ExecutionResourceOps(WorkloadOps):
         if not others and not platform:
             return None
         instance.bindings.filter(app_name=self.app_name).delete()
+        identity = f"{instance.resource_type}#{instance.resource_id}"
         if platform:
-            return ProvisionJob(
-                instance_id=instance.pk,
-                resource=instance.resource_name,
-                resource_type=instance.resource_type,
-                provider=instance.provider,
-                operation="release",
-                workflow=None,
-                message=f"{instance.resource_type}#{instance.resource_id} is shared by the platform; released",
-            )
-        if instance.app_name == self.app_name:
-            heir = others[0]
-            ResourceInstance.objects.filter(pk=instance.pk).update(
-                application=heir.application, app_name=heir.app_name
-            )
-        users = ", ".join(sorted({binding.app_name for binding in others}))
+            message = f"{identity} is shared by the platform; released"
+        else:
+            if instance.app_name == self.app_name:
+                heir = others[0]
+                ResourceInstance.objects.filter(pk=instance.pk).update(
+                    application=heir.application, app_name=heir.app_name
+                )
+            users = ", ".join(sorted({binding.app_name for binding in others}))
+            message = f"{identity} is still used by {users}; released"
         return ProvisionJob(
             instance_id=instance.pk,
             resource=instance.resource_name,
@@ -154,7 +149,7 @@ class ExecutionResourceOps(WorkloadOps):
             provider=instance.provider,
             operation="release",
             workflow=None,
-            message=f"{instance.resource_type}#{instance.resource_id} is still used by {users}; released",
+            message=message,
         )
 
     def begin_provision(
