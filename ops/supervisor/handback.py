@@ -118,6 +118,8 @@ def hand_back_and_exit(reason: str, message: tuple[Broker, Any, str, str] | None
     except Exception:
         # The leases run out and the reaper retries the steps: slower, never lost.
         logger.exception("could not hand back running steps; the reaper will recover them")
+    finally:
+        shutdown.end_hand_back()
     if message is not None:
         settle_message(*message, handed=bool(handed))
     logging.shutdown()

@@ -12,7 +12,8 @@ from workflows.models import Application, WorkflowExecution
 
 pytestmark = pytest.mark.django_db
 
-EPHEMERAL = "/api/golden-paths/ephemeral-env/execute"
+# A golden path run for an application that does not exist yet belongs to the team the caller names.
+NEW_APP_PATH = "/api/golden-paths/deploy-app/execute"
 
 
 def _client(user: Any) -> APIClient:
@@ -22,8 +23,8 @@ def _client(user: Any) -> APIClient:
 
 
 def _run(client: APIClient, app: str = "shop", query: str = "", **body: Any) -> Any:
-    parameters = {"app_name": app, "environment": "pr-1", "ttl": "1h"}
-    return client.post(EPHEMERAL + query, {"parameters": parameters, **body}, format="json")
+    parameters = {"app_name": app}
+    return client.post(NEW_APP_PATH + query, {"parameters": parameters, **body}, format="json")
 
 
 def test_team_less_user_gets_a_clear_403_on_every_kind_of_write(make_user: Any) -> None:
@@ -111,14 +112,14 @@ def test_portal_golden_path_offers_the_team_field(developer: Any, plain_static: 
     Team.objects.create(name="team-b").members.add(developer)
     client = Client()
     client.force_login(developer)
-    page = client.get("/golden-paths/ephemeral-env")
+    page = client.get("/golden-paths/deploy-app")
     assert page.status_code == 200
     assert b'name="team"' in page.content
-    form = {"app_name": "shop", "environment": "pr-1", "ttl": "1h"}
-    ambiguous = client.post("/golden-paths/ephemeral-env", form)
+    form = {"app_name": "shop"}
+    ambiguous = client.post("/golden-paths/deploy-app", form)
     assert ambiguous.status_code == 400
     assert b"team-a, team-b" in ambiguous.content
-    chosen = client.post("/golden-paths/ephemeral-env", {**form, "team": "team-b"})
+    chosen = client.post("/golden-paths/deploy-app", {**form, "team": "team-b"})
     assert chosen.status_code == 302
     assert WorkflowExecution.objects.get().team.name == "team-b"
 

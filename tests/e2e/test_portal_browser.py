@@ -259,7 +259,11 @@ def test_watch_a_gated_workflow_live_and_approve_it(page: Any, user: Any) -> Non
     shot(page, "execution-completed")
 
 
-def test_golden_path_form_reports_an_error_then_launches(page: Any) -> None:
+def test_golden_path_form_reports_an_error_then_launches(page: Any, user: Any) -> None:
+    from workflows.services.applications import submit_spec
+
+    # An ephemeral environment belongs to an existing application of the caller's team.
+    submit_spec(text=SPEC, content_type="application/yaml", user=user)
     sign_in(page)
     page.goto("/golden-paths")
     shot(page, "golden-paths")
@@ -273,7 +277,7 @@ def test_golden_path_form_reports_an_error_then_launches(page: Any) -> None:
     assert "does not match the pattern" in error.inner_text()
     shot(page, "golden-path-error")
 
-    page.fill("input[name=app_name]", "e2e-preview")
+    page.fill("input[name=app_name]", "e2e-shop")
     page.fill("input[name=environment]", "pr-42")
     page.get_by_role("button", name="Run ephemeral-env").click()
     page.wait_for_url(re.compile(r"/workflows/wf-[0-9a-f]+$"))

@@ -141,4 +141,4 @@ def test_health_before_the_first_heartbeat_logs_one_line_without_a_traceback(
     for record in records:
         assert record.exc_info is None and record.exc_text is None
         assert record.getMessage().startswith("health check workers: ")
-        assert "qcluster" in record.getMessage()
+        assert "manage.py worker" in record.getMessage()

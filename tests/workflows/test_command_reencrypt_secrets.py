@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from innominatus.accounts.models import Team
 from innominatus.locks import command_lock
 from tests.workflows.api.factories import make_application, make_resource
 from workflows.management.commands.reencrypt_secrets import REENCRYPT_LOCK
@@ -22,6 +23,7 @@ OLD, NEW = "old-encryption-key-material", "new-encryption-key-material"
 
 def stored(values: dict[str, Any], name: str) -> ResourceInstance:
     user = get_user_model().objects.create_user(f"owner-{name}", password="pw-123456789")
+    Team.objects.get_or_create(name="owners")[0].members.add(user)
     resource = make_resource(make_application(user, f"app-{name}"), name)
     resource.secret_outputs = encrypt_mapping(values)
     resource.save(update_fields=["secret_outputs"])

@@ -224,7 +224,9 @@ def _record_durably(
     holds (the companion keeps renewing it meanwhile); then the attempt is given up to the reaper."""
     if shutdown.handing_back():
         # The outcome may be the hand-back's own kill of the step (it can start while a claim of this
-        # process is not yet visible to the hand-back): the step is handed back or left to the reaper.
+        # process is not yet visible to the hand-back): the step is handed back or left to the reaper,
+        # and this thread may not let the process end before the hand-back is stored.
+        shutdown.wait_for_hand_back()
         return Recorded()
     delay = RECORD_RETRY_FIRST
     while True:

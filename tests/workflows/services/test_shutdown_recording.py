@@ -25,10 +25,12 @@ steps:
 @pytest.fixture
 def handing_back() -> Iterator[None]:
     shutdown.begin_hand_back()
+    shutdown.end_hand_back()  # stored already: the runner does not wait
     try:
         yield
     finally:
         shutdown._State.handing_back = False
+        shutdown._State.handed_back.clear()
 
 
 @pytest.mark.usefixtures("handing_back")
