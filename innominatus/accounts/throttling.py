@@ -8,6 +8,7 @@ the period; the answer after the limit is 429 with Retry-After until the window 
 
 import math
 import time
+from abc import ABC, abstractmethod
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +27,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(number), PERIODS[period[0]]
 
 
-class _CounterThrottle(BaseThrottle):
+class _CounterThrottle(BaseThrottle, ABC):
     """A throttle whose scope names its rate in RATE_LIMITS and whose key names the caller."""
 
     scope = ""
@@ -34,9 +35,9 @@ class _CounterThrottle(BaseThrottle):
     def __init__(self) -> None:
         self.retry_after: float | None = None
 
+    @abstractmethod
     def key(self, request: Request) -> str | None:
         """Who is counted, or None when this throttle does not apply to the request."""
-        raise NotImplementedError
 
     def allow_request(self, request: Request, view: Any) -> bool:
         rate = settings.RATE_LIMITS.get(self.scope)

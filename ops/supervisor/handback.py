@@ -5,9 +5,6 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F
-from django.db.models.functions import Greatest
 from django.utils import timezone
 from django_q.brokers import Broker
 from django_q.brokers.orm import ORM
@@ -16,12 +13,11 @@ from django_q.models import OrmQ
 
 from ops.supervisor import osproc
 from workflows import shutdown
-from workflows.choices import STEP_TRANSITIONS, StepStatus, check_transition
+from workflows.choices import StepStatus
 from workflows.models import StepExecution
-from workflows.services import scheduler
+from workflows.services.handback import hand_back_steps
 from workflows.services.leases import worker_identity
 from workflows.services.scheduler import RUN_STEP_TASK
-from workflows.services.steplog import StepLogWriter
 
 logger = logging.getLogger(__name__)
 
@@ -67,45 +63,12 @@ def steps_started_since(moment: float) -> bool:
 
 
 def hand_back(reason: str) -> list[int]:
-    """Stop this process' running steps and make them pending again, queued, without using an attempt.
-
-    The step rows are locked first, so the runner cannot record the killed attempt as failed meanwhile;
-    the step processes are killed before the rows change, so no later attempt overlaps this one.
-    """
-    check_transition(STEP_TRANSITIONS, "step", StepStatus.RUNNING, StepStatus.PENDING)
-    handed: list[int] = []
-    with transaction.atomic():
-        steps = list(
-            StepExecution.objects.select_for_update().filter(
-                status=StepStatus.RUNNING, lease_owner__startswith=owner_prefix()
-            )
-        )
-        shutdown.begin_hand_back()
-        osproc.kill_all(osproc.descendants(os.getpid()))
-        now = timezone.now()
-        for step in steps:
-            moved = StepExecution.objects.filter(
-                pk=step.pk, status=StepStatus.RUNNING, lease_owner=step.lease_owner
-            ).update(
-                status=StepStatus.PENDING,
-                lease_owner="",
-                lease_expires_at=None,
-                attempt=Greatest(F("attempt") - 1, 0),
-                next_attempt_at=now,
-                dispatched_at=now,
-                error_message=f"handed back by a stopping worker: {reason}",
-            )
-            if moved:
-                writer = StepLogWriter(execution_id=step.execution_id, step_id=step.pk)
-                writer.system(
-                    f"worker {step.lease_owner} is shutting down ({reason}): attempt {step.attempt} "
-                    "stopped and handed back to the queue; it does not count as an attempt",
-                    level="warning",
-                )
-                writer.flush()
-                handed.append(step.pk)
-        scheduler.dispatch(handed)
-    return handed
+    """Kill this process' step processes and hand its running steps back to the queue."""
+    return hand_back_steps(
+        owner_prefix=owner_prefix(),
+        reason=reason,
+        stop_processes=lambda: osproc.kill_all(osproc.descendants(os.getpid())),
+    )
 
 
 def hand_back_and_exit(reason: str, message: tuple[Broker, Any, str, str] | None) -> None:

@@ -8,6 +8,8 @@ import signal
 import time
 from pathlib import Path
 
+from innominatus.processes import process_alive
+
 PR_SET_PDEATHSIG = 1
 
 
@@ -49,15 +51,6 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def alive(pid: int) -> bool:
-    """Whether `pid` exists and is not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return state[state.rfind(")") + 2 :].split()[0] != "Z"
-
-
 def kill_all(pids: list[int], *, wait: float = 2.0) -> None:
     """SIGKILL each process (and the process group it leads, where step processes run), then wait."""
     for pid in pids:
@@ -67,5 +60,5 @@ def kill_all(pids: list[int], *, wait: float = 2.0) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
     end = time.monotonic() + wait
-    while time.monotonic() < end and any(alive(pid) for pid in pids):
+    while time.monotonic() < end and any(process_alive(pid) for pid in pids):
         time.sleep(0.02)

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from innominatus.processes import process_alive
 from workflows.choices import STEP_TRANSITIONS, ExecutionStatus, StepStatus, check_transition
 from workflows.models import StepExecution
 from workflows.services import steprows
@@ -51,23 +52,6 @@ def attempt_is_over(step: StepExecution, now: datetime) -> tuple[bool, str]:
     if supervisor_running(settings.STEP_WORK_ROOT / step.execution_id, step.name):
         return False, "its worker died and the step's processes are still being stopped"
     return True, f"its worker process {process[1]} is gone"
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process (not a zombie waiting for its parent) with this pid runs on this host."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-    return stat[stat.rindex(")") + 2 :][:1] not in ("Z", "X")
 
 
 def supervisor_running(workdir: Path, step_name: str) -> bool:

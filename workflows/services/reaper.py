@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from innominatus.logcontext import bind
+from innominatus.processes import process_alive
 from workflows.choices import EXECUTION_ACTIVE_STATUSES, ExecutionStatus, StepStatus
 from workflows.models import StepExecution, WorkflowExecution
 from workflows.services import leases, runner, scheduler
@@ -47,7 +48,7 @@ def expired_steps(now: datetime | None = None) -> list[StepExecution]:
         .select_related("execution")
         .order_by("lease_expires_at")
         if (step.lease_expires_at is not None and step.lease_expires_at < now)
-        or not leases.process_alive((leases.owner_process(step.lease_owner) or ("", 0))[1])
+        or not process_alive((leases.owner_process(step.lease_owner) or ("", 0))[1])
     ]
 
 

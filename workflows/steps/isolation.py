@@ -3,6 +3,7 @@ work directories handed over to that user without giving it the engine's own fil
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import logging
@@ -101,12 +102,11 @@ def hand_over(workdir: Path, user: StepUser) -> None:
 
 
 def _chown(path: Path, user: StepUser) -> None:
-    try:
+    # A path may be removed meanwhile by the step that owns the tree.
+    with contextlib.suppress(FileNotFoundError):
         info = path.lstat()
         if (info.st_uid, info.st_gid) != (user.uid, user.gid):
             os.chown(path, user.uid, user.gid, follow_symlinks=False)
-    except FileNotFoundError:
-        pass  # removed meanwhile by the step that owns the tree
 
 
 def check_reachable(workdir: Path, user: StepUser) -> None:
