@@ -77,6 +77,50 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- end -}}
 
+{{/* The workers' ServiceAccount: the one that deploys (rbac.workloads). */}}
+{{- define "innominatus.workerServiceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (printf "%s-worker" (include "innominatus.fullname" .)) .Values.serviceAccount.workerName -}}
+{{- else -}}
+{{- default (include "innominatus.serviceAccountName" .) .Values.serviceAccount.workerName -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Secret names the pods may read for the database password: database.passwordSecret and
+rbac.readableSecrets (the names a rotation may switch DB_PASSWORD_SECRET to), as a JSON list. */}}
+{{- define "innominatus.readableSecrets" -}}
+{{- $names := .Values.rbac.readableSecrets -}}
+{{- with .Values.database.passwordSecret }}{{ $names = prepend $names . }}{{ end -}}
+{{- toJson (uniq $names) -}}
+{{- end -}}
+
+{{/* The web Deployment whose DB_PASSWORD_SECRET the other components follow (DB_PASSWORD_SECRET_FROM),
+so that `kubectl set env deployment/<web> DB_PASSWORD_SECRET=<new>` rotates them all; empty when
+the pods cannot ask the API (no RBAC, no token). */}}
+{{- define "innominatus.passwordSecretFrom" -}}
+{{- if and .Values.rbac.create .Values.serviceAccount.automountServiceAccountToken -}}
+{{- include "innominatus.fullname" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Rules every component needs to connect: get on the readable password Secrets (never an empty
+resourceNames, which would mean every Secret) and on the web Deployment it follows. */}}
+{{- define "innominatus.dbPasswordRules" -}}
+{{- $names := include "innominatus.readableSecrets" . | fromJsonArray -}}
+{{- if $names }}
+- apiGroups: [""]
+  resources: ["secrets"]
+  resourceNames: {{ toJson $names }}
+  verbs: ["get"]
+{{- end }}
+{{- with include "innominatus.passwordSecretFrom" . }}
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  resourceNames: [{{ . | quote }}]
+  verbs: ["get"]
+{{- end }}
+{{- end -}}
+
 {{- define "innominatus.configMapName" -}}
 {{- printf "%s-config" (include "innominatus.fullname" .) -}}
 {{- end -}}
@@ -274,6 +318,13 @@ as 3.1536e+07, so whole numbers are printed as integers. */}}
 - name: DB_PASSWORD_SECRET
   value: {{ . | quote }}
 {{- end }}
+{{- if not (eq (.component | default "server") "server") }}
+{{- with include "innominatus.passwordSecretFrom" .ctx }}
+# Follow the web Deployment's DB_PASSWORD_SECRET (a `kubectl set env` rotation reaches every component).
+- name: DB_PASSWORD_SECRET_FROM
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
 - name: SECRET_KEY
   valueFrom:
     secretKeyRef:
@@ -465,28 +516,5 @@ checksum/secret: {{ list .Values.database.password .Values.oidc.clientSecret .Va
 {{- $selector := fromYaml (include "innominatus.selectorLabels" (dict "ctx" .ctx "component" .component)) -}}
 {{- range .constraints }}
 - {{ toYaml (merge (dict) . (dict "labelSelector" (dict "matchLabels" $selector))) | nindent 2 | trim }}
-{{- end }}
-{{- end -}}
-
-{{/* Rules for deploying application workloads (Score workloads and their resources). */}}
-{{- define "innominatus.workloadRules" -}}
-- apiGroups: ["apps"]
-  resources: ["deployments", "statefulsets"]
-  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
-- apiGroups: [""]
-  resources: ["services", "configmaps", "secrets", "persistentvolumeclaims"]
-  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
-- apiGroups: ["networking.k8s.io"]
-  resources: ["ingresses"]
-  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
-# Read-only: rollout status, pod logs and events of the workloads it deployed.
-- apiGroups: ["apps"]
-  resources: ["replicasets"]
-  verbs: ["get", "list", "watch"]
-- apiGroups: [""]
-  resources: ["pods", "pods/log", "events"]
-  verbs: ["get", "list", "watch"]
-{{- with .Values.rbac.workloads.extraRules }}
-{{ toYaml . }}
 {{- end }}
 {{- end -}}

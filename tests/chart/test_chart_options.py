@@ -142,79 +142,17 @@ def test_migration_job_is_a_pre_install_hook(chart: Any) -> None:
         assert int(dependency["helm.sh/hook-weight"]) < job_weight
     role = chart.find(manifests, "Role", "innominatus-migrate")
     assert role["rules"] == [
-        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["innominatus-db"], "verbs": ["get"]}
-    ]
-    assert "Job/innominatus-migrate" not in chart.names(
-        chart.render(set_values={"migrations.enabled": "false"})
-    )
-
-
-def test_password_secret_rbac_is_least_privilege(chart: Any) -> None:
-    plain = chart.render()
-    assert "Role/innominatus-secrets" not in chart.names(plain), (
-        "an empty resourceNames would grant all Secrets"
-    )
-    manifests = chart.render(
-        set_values={
-            "database.passwordSecret": "innominatus-db",
-            "rbac.readableSecrets[0]": "innominatus-db-new",
-        }
-    )
-    role = chart.find(manifests, "Role", "innominatus-secrets")
-    assert role["rules"] == [
         {
             "apiGroups": [""],
             "resources": ["secrets"],
             "resourceNames": ["innominatus-db", "innominatus-db-new"],
             "verbs": ["get"],
-        }
+        },
+        {"apiGroups": ["apps"], "resources": ["deployments"], "resourceNames": ["innominatus"], "verbs": ["get"]},
     ]
-    binding = chart.find(manifests, "RoleBinding", "innominatus-secrets")
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "innominatus", "namespace": "platform"}]
-    assert binding["roleRef"]["name"] == "innominatus-secrets"
-
-
-def test_workload_rbac_per_namespace_and_cluster_wide(chart: Any) -> None:
-    assert not [m for m in chart.render() if "workloads" in m["metadata"]["name"]]
-    scoped = chart.render(
-        set_values={
-            "rbac.workloads.targetNamespaces[0]": "team-a",
-            "rbac.workloads.targetNamespaces[1]": "team-b",
-        }
+    assert "Job/innominatus-migrate" not in chart.names(
+        chart.render(set_values={"migrations.enabled": "false"})
     )
-    roles = [m for m in scoped if m["kind"] == "Role" and m["metadata"]["name"] == "innominatus-workloads"]
-    assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
-    granted = {
-        (g, r)
-        for rule in roles[0]["rules"]
-        for g in rule["apiGroups"]
-        for r in rule["resources"]
-        if "create" in rule["verbs"]
-    }
-    assert {
-        ("apps", "deployments"),
-        ("apps", "statefulsets"),
-        ("", "services"),
-        ("", "configmaps"),
-        ("", "secrets"),
-        ("", "persistentvolumeclaims"),
-        ("networking.k8s.io", "ingresses"),
-    } <= granted
-    assert not any(r == "namespaces" for _, r in granted)
-    assert not [m for m in scoped if m["kind"].startswith("Cluster")]
-
-    wide = chart.render(
-        set_values={"rbac.workloads.clusterWide": "true", "rbac.workloads.manageNamespaces": "true"}
-    )
-    cluster_roles = {m["metadata"]["name"]: m for m in wide if m["kind"] == "ClusterRole"}
-    assert set(cluster_roles) == {"innominatus-platform-workloads", "innominatus-platform-namespaces"}
-    assert cluster_roles["innominatus-platform-namespaces"]["rules"][0]["resources"] == ["namespaces"]
-    binding = chart.find(wide, "ClusterRoleBinding", "innominatus-platform-workloads")
-    assert binding["subjects"][0] == {
-        "kind": "ServiceAccount",
-        "name": "innominatus",
-        "namespace": "platform",
-    }
 
 
 def test_ingress_routes_to_http_port_and_trusts_its_host(chart: Any) -> None:

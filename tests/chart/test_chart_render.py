@@ -40,10 +40,9 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     },
     "backups": {"set_values": {"backup.enabled": "true"}},
     "network-policy": {"set_values": {"networkPolicy.enabled": "true"}},
-    "cluster-rbac": {
+    "fixed-namespaces-rbac": {
         "set_values": {
-            "rbac.workloads.clusterWide": "true",
-            "rbac.workloads.manageNamespaces": "true",
+            "rbac.workloads.targetNamespaces[0]": "team-a-shop",
             "database.passwordSecret": "innominatus-db",
         }
     },
@@ -101,6 +100,7 @@ def test_default_objects(chart: Any) -> None:
         "ConfigMap/innominatus-config",
         "Secret/innominatus-secrets",
         "ServiceAccount/innominatus",
+        "ServiceAccount/innominatus-worker",
         "HorizontalPodAutoscaler/innominatus-hpa",
         "PodDisruptionBudget/innominatus",
         "PodDisruptionBudget/innominatus-worker",

@@ -10,6 +10,7 @@ import yaml
 
 from .cluster import seed_objects
 from .discovery import Catalogue, ResourceType
+from .rbac import RBAC_KINDS, Authorizer, service_account_user
 from .server import Fault, RequestRecord, ServerState, start_server
 from .store import Store
 
@@ -63,6 +64,30 @@ class FakeKube:
 
     def write_kubeconfig(self, path: Path, *, namespace: str | None = None) -> Path:
         return write_kubeconfig(self.url, path, token=self.token, namespace=namespace)
+
+    # -- RBAC -----------------------------------------------------------------------------------
+
+    def enforce_rbac(self, manifests: list[dict[str, Any]]) -> None:
+        """Decide requests of ServiceAccount tokens with the RBAC objects among `manifests` (for
+        instance `helm template` output); the admin token keeps every right."""
+        with self.state.lock:
+            self.state.authorizer = Authorizer.from_manifests(
+                m for m in manifests if m.get("kind") in RBAC_KINDS
+            )
+
+    def service_account_token(self, namespace: str, name: str) -> str:
+        """A bearer token that authenticates as the ServiceAccount `namespace/name`."""
+        token = f"sa-{namespace}-{name}"
+        with self.state.lock:
+            self.state.users[token] = service_account_user(namespace, name)
+        return token
+
+    def write_service_account_kubeconfig(
+        self, path: Path, namespace: str, name: str, *, context_namespace: str | None = None
+    ) -> Path:
+        """A kubeconfig that talks to this server as the ServiceAccount `namespace/name`."""
+        token = self.service_account_token(namespace, name)
+        return write_kubeconfig(self.url, path, token=token, namespace=context_namespace)
 
     # -- steering -------------------------------------------------------------------------------
 

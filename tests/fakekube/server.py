@@ -21,6 +21,7 @@ from .discovery import (
     api_versions,
     version_info,
 )
+from .rbac import Attributes, Authorizer, forbidden, request_verb
 from .store import ApiError, Store
 
 APPLY = "application/apply-patch+yaml"
@@ -83,6 +84,10 @@ class ServerState:
     store: Store
     git_version: str = "v1.37.0"
     token: str | None = None
+    # With an authorizer, bearer tokens map to users (ServiceAccounts) and RBAC decides; `token`
+    # stays the cluster administrator's.
+    authorizer: Authorizer | None = None
+    users: dict[str, str] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     requests: list[RequestRecord] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -162,10 +167,12 @@ class Handler(BaseHTTPRequestHandler):
             return
         with state.lock:
             state.requests.append(RequestRecord(method, url.path, query, content_type, body))
+        user = ""
         if state.token is not None:
             auth = self.headers.get("Authorization") or ""
             scheme, _, token = auth.partition(" ")
-            if scheme.lower() != "bearer" or token != state.token:
+            user = state.users.get(token, "") if scheme.lower() == "bearer" else ""
+            if scheme.lower() != "bearer" or (token != state.token and not user):
                 self._fail(ApiError(401, "Unauthorized", "Unauthorized"))
                 return
         parts = [p for p in url.path.split("/") if p]
@@ -177,6 +184,8 @@ class Handler(BaseHTTPRequestHandler):
             target = parse_target(state.catalogue, parts)
             if target is None:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            if user and state.authorizer is not None:
+                self._authorize(state.authorizer, user, method, target, query, content_type)
             fault = state.take_fault(method, url.path)
             if fault is not None:
                 raise ApiError(fault.status, REASONS.get(fault.status, "InternalError"), fault.message)
@@ -185,6 +194,32 @@ class Handler(BaseHTTPRequestHandler):
             self._fail(error)
             return
         self._send(code, result)
+
+    def _authorize(
+        self,
+        authorizer: Authorizer,
+        user: str,
+        method: str,
+        target: Target,
+        query: dict[str, str],
+        content_type: str,
+    ) -> None:
+        """Raise the API server's 403 unless RBAC allows the request (discovery is open to everyone)."""
+        rt = target.rt
+        resource = f"{rt.plural}/{target.subresource}" if target.subresource else rt.plural
+        attrs = Attributes(
+            user, request_verb(method, target.name, query), rt.group, resource, target.namespace, target.name
+        )
+        if not authorizer.allows(attrs):
+            raise forbidden(attrs, rt)
+        if method == "PATCH" and content_type == APPLY and target.name and not target.subresource:
+            # An apply that creates the object needs `create` as well, as kube-apiserver checks.
+            try:
+                self.server.state.store.get(rt, target.namespace, target.name)
+            except ApiError:
+                create = Attributes(user, "create", rt.group, resource, target.namespace, target.name)
+                if not authorizer.allows(create):
+                    raise forbidden(create, rt) from None
 
     def _discovery(self, parts: list[str]) -> dict[str, Any] | None:
         catalogue = self.server.state.catalogue
