@@ -1,4 +1,5 @@
-"""Reads one key of a Kubernetes Secret at start-up (DB_PASSWORD_SECRET), with the official client.
+"""Reads one key of a Kubernetes Secret at start-up (DB_PASSWORD_SECRET), with the official client, and
+which Secret the web Deployment names (DB_PASSWORD_SECRET_FROM).
 
 Self-contained on purpose: settings must not import the workflows app. In a pod it uses the
 service account (in-cluster config); elsewhere KUBECONFIG. The namespace is POD_NAMESPACE, else the
@@ -72,3 +73,45 @@ def read_secret_key(name: str, key: str = "password") -> str:
         raise ImproperlyConfigured(
             f"DB_PASSWORD_SECRET: {where} key {key!r} is not valid base64 UTF-8"
         ) from None
+
+
+# The container of the followed Deployment whose environment names the Secret.
+FOLLOWED_CONTAINER = "server"
+
+
+def followed_secret_name(deployment: str, default: str = "") -> str:
+    """DB_PASSWORD_SECRET as the web Deployment `deployment` (container `server`) sets it now; `default`
+    when that Deployment does not exist yet (the pre-install migration) or sets none."""
+    try:
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        api_client, namespace = _client_and_namespace()
+    except Exception as exc:
+        raise ImproperlyConfigured(
+            f"DB_PASSWORD_SECRET_FROM={deployment!r}: no Kubernetes configuration: {exc}"
+        ) from None
+    where = f"Deployment {namespace}/{deployment}"
+    try:
+        with api_client:  # type: ignore[attr-defined]
+            found = client.AppsV1Api(api_client).read_namespaced_deployment(
+                deployment, namespace, _request_timeout=REQUEST_TIMEOUT
+            )
+    except ApiException as exc:
+        if exc.status == 404:
+            return default
+        reason = {403: "forbidden (RBAC: grant get on this Deployment)"}.get(exc.status, exc.reason)
+        raise ImproperlyConfigured(
+            f"DB_PASSWORD_SECRET_FROM: cannot read {where}: {exc.status} {reason}"
+        ) from None
+    except Exception as exc:
+        raise ImproperlyConfigured(
+            f"DB_PASSWORD_SECRET_FROM: Kubernetes API unreachable for {where}: {exc}"
+        ) from None
+    for container in found.spec.template.spec.containers or []:
+        if container.name != FOLLOWED_CONTAINER:
+            continue
+        for variable in container.env or []:
+            if variable.name == "DB_PASSWORD_SECRET" and variable.value:
+                return str(variable.value)
+    return default

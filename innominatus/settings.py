@@ -142,6 +142,13 @@ else:
 
 # Password rotation through Kubernetes: read key `password` of this Secret in the pod's namespace.
 DB_PASSWORD_SECRET = env.str("DB_PASSWORD_SECRET")
+# The worker, backup and migration pods follow the web Deployment's DB_PASSWORD_SECRET, so that
+# `kubectl set env deployment/innominatus DB_PASSWORD_SECRET=<new>` rotates every component.
+DB_PASSWORD_SECRET_FROM = env.str("DB_PASSWORD_SECRET_FROM")
+if DB_PASSWORD_SECRET_FROM and DB_HOST:
+    from innominatus.kube_secret import followed_secret_name
+
+    DB_PASSWORD_SECRET = followed_secret_name(DB_PASSWORD_SECRET_FROM, DB_PASSWORD_SECRET)
 if DB_PASSWORD_SECRET and DB_HOST:
     from innominatus.kube_secret import read_secret_key
 

@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 TICK = 0.25
 SCHEDULER_EVERY = 30.0
 OBSERVE_EVERY = 5.0
+# How often a worker following the web Deployment's DB_PASSWORD_SECRET looks for a rotation.
+FOLLOW_EVERY = 30.0
 # After the drain time, the worker processes hand back their steps; this much more and they are killed.
 KILL_MARGIN = 4.0
 
@@ -89,6 +91,7 @@ class Supervisor:
             extra={"pid": os.getpid(), "workers": self.workers, "drain_seconds": self.drain_seconds},
         )
         last_schedule = last_observe = 0.0
+        last_follow = time.monotonic()
         try:
             while True:
                 now = time.monotonic()
@@ -106,6 +109,9 @@ class Supervisor:
                     if now - last_observe >= OBSERVE_EVERY:
                         last_observe = now
                         self._observe()
+                    if settings.DB_PASSWORD_SECRET_FROM and now - last_follow >= FOLLOW_EVERY:
+                        last_follow = now
+                        self.follow_password_secret()
                 time.sleep(TICK)
         finally:
             if probe:
@@ -195,6 +201,29 @@ class Supervisor:
         except Exception:
             self.oldest_waiting = None  # a database outage says nothing about this worker's progress
         db.connections.close_all()
+
+    def follow_password_secret(self) -> bool:
+        """Stop gracefully (exit 0; Kubernetes starts the container again, which reads the new Secret)
+        when the web Deployment names another DB_PASSWORD_SECRET than this worker started with."""
+        from django.core.exceptions import ImproperlyConfigured
+
+        from innominatus.kube_secret import followed_secret_name
+
+        try:
+            wanted = followed_secret_name(settings.DB_PASSWORD_SECRET_FROM, settings.DB_PASSWORD_SECRET)
+        except ImproperlyConfigured as exc:
+            logger.warning("cannot follow the database password Secret: %s", exc)
+            return False
+        if wanted == settings.DB_PASSWORD_SECRET:
+            return False
+        logger.warning(
+            "database password Secret changed from %s to %s: restarting to use it",
+            settings.DB_PASSWORD_SECRET or "(none)",
+            wanted,
+        )
+        if not self.stop_requested:
+            self.stop_requested = time.monotonic()
+        return True
 
     def _begin_drain(self) -> None:
         self.draining_since = time.monotonic()

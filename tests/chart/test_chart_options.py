@@ -148,7 +148,12 @@ def test_migration_job_is_a_pre_install_hook(chart: Any) -> None:
             "resourceNames": ["innominatus-db", "innominatus-db-new"],
             "verbs": ["get"],
         },
-        {"apiGroups": ["apps"], "resources": ["deployments"], "resourceNames": ["innominatus"], "verbs": ["get"]},
+        {
+            "apiGroups": ["apps"],
+            "resources": ["deployments"],
+            "resourceNames": ["innominatus"],
+            "verbs": ["get"],
+        },
     ]
     assert "Job/innominatus-migrate" not in chart.names(
         chart.render(set_values={"migrations.enabled": "false"})
