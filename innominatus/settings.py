@@ -153,6 +153,18 @@ if DB_PASSWORD_SECRET and DB_HOST:
     from innominatus.kube_secret import read_secret_key
 
     DATABASES["default"]["PASSWORD"] = read_secret_key(DB_PASSWORD_SECRET, "password")
+# psql in the pod (`kubectl exec … psql -h $DB_HOST -U $DB_USER`) reads the password from this file.
+PGPASSFILE = env.str("PGPASSFILE")
+if PGPASSFILE and DB_HOST and DATABASES["default"]["PASSWORD"]:
+    from innominatus.pgpass import write_pgpass
+
+    write_pgpass(
+        PGPASSFILE,
+        host=DB_HOST,
+        port=str(DATABASES["default"]["PORT"]),
+        user=str(DATABASES["default"]["USER"]),
+        password=str(DATABASES["default"]["PASSWORD"]),
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -13,6 +13,8 @@ from typing import Any
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
 REDACTED = "[REDACTED]"
+# Context fields repeated as `key=value` text in the JSON field "context".
+GREP_FIELDS = ("workflow_id", "app_name", "step")
 _SECRET_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # password=…, "client_secret": "…", token: …, api_key=…, PGPASSWORD=…
     (
@@ -88,6 +90,11 @@ class JsonFormatter(_BaseJsonFormatter):
             log_data["level"] = level.lower()
         # Django attaches the request object to some records; its repr is noise next to our fields.
         log_data.pop("request", None)
+        # The workflow context once more as key=value text, so that `grep workflow_id=wf-…` finds the
+        # lines of a workflow (a JSON field reads "workflow_id": "wf-…").
+        bound = [f"{key}={log_data[key]}" for key in GREP_FIELDS if log_data.get(key) not in (None, "")]
+        if bound:
+            log_data["context"] = " ".join(bound)
         return log_data
 
 

@@ -287,6 +287,10 @@ as 3.1536e+07, so whole numbers are printed as integers. */}}
   value: {{ $v.database.name | quote }}
 - name: DB_SSLMODE
   value: {{ $v.database.sslmode | quote }}
+# psql in the pod: the application writes the password it resolved (DB_PASSWORD or
+# DB_PASSWORD_SECRET) to this file at start-up; `kubectl exec` inherits the variable.
+- name: PGPASSFILE
+  value: /tmp/.pgpass
 # The same TLS settings for psql in the pod (libpq reads PG*); pg_dump/pg_restore get them from DB_*.
 - name: PGSSLMODE
   value: {{ $v.database.sslmode | quote }}

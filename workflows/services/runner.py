@@ -133,6 +133,8 @@ def _run(claimed: Claimed, owner: str) -> Claimed | None:
             if outcome.status == StepStatus.FAILED and outcome.error:
                 writer.system(f"attempt {step.attempt} failed: {outcome.error}", level="error")
             recorded = _record_durably(claimed, step_def, owner, outcome, writer, watch)
+            # The pod's log gets the finish as well as the step's lines (StepLogWriter logs each one).
+            logger.info("step %s %s (attempt %s)", step.name, outcome.status, step.attempt)
         finally:
             watch.release()
     if recorded.claimed is not None and not uses_resources:

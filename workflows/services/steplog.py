@@ -1,17 +1,23 @@
 """Buffered, redacting writer of step log lines; flushed while the step runs, not at its end."""
 
+import logging
 import threading
 from collections.abc import Iterable
 
 from django.db.models import Max
 from django.utils import timezone
 
+from innominatus.logcontext import current as current_log_context
 from workflows.choices import LogStream
 from workflows.models import StepLog
 from workflows.redaction import MIN_SECRET_CHARS, redact
 from workflows.services import steprows
 
 MAX_LINE_CHARS = 16_384
+# Every stored line also goes to the process' log (stdout, JSON), so `kubectl logs … | grep
+# workflow_id=wf-…` finds a workflow's steps without the database.
+logger = logging.getLogger("workflows.steps")
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
 class StepLogWriter:
@@ -33,6 +39,9 @@ class StepLogWriter:
         self._flush_lock = threading.Lock()
         # A first attempt has no earlier lines, so numbering can start without asking the database.
         self._next_seq: int | None = first_seq
+        # Lines may be written from other threads (a step's output readers): they carry the context
+        # (workflow, application, step) bound where the writer was made.
+        self._log_context = {**current_log_context(), "workflow_id": execution_id}
         # Lines handed out by drain() whose statement may still fail (see undrain).
         self._drained: list[StepLog] = []
 
@@ -53,6 +62,7 @@ class StepLogWriter:
             )
             with self._lock:
                 self._pending.append(entry)
+            logger.log(LEVELS.get(level, logging.INFO), text, extra={**self._log_context, "stream": stream})
 
     __call__ = write
 
