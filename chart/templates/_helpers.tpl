@@ -291,6 +291,8 @@ as 3.1536e+07, so whole numbers are printed as integers. */}}
 # DB_PASSWORD_SECRET) to this file at start-up; `kubectl exec` inherits the variable.
 - name: PGPASSFILE
   value: /tmp/.pgpass
+- name: PGPORT
+  value: {{ $v.database.port | quote }}
 # The same TLS settings for psql in the pod (libpq reads PG*); pg_dump/pg_restore get them from DB_*.
 - name: PGSSLMODE
   value: {{ $v.database.sslmode | quote }}

@@ -51,9 +51,11 @@ def test_grep_for_the_workflow_id_returns_its_json_lines(processes: Processes, m
     port = url.rsplit(":", 1)[1]
     web = [json.loads(line) for line in grep(processes.log(f"gunicorn-{port}"), pattern)]
     worker = wait_until(
-        lambda: [json.loads(line) for line in grep(processes.log("worker"), pattern)]
-        if "step deploy completed" in processes.log("worker")
-        else None,
+        lambda: (
+            [json.loads(line) for line in grep(processes.log("worker"), pattern)]
+            if "step deploy completed" in processes.log("worker")
+            else None
+        ),
         timeout=10,
         what="the worker's last line",
     )
