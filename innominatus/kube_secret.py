@@ -108,7 +108,8 @@ def followed_secret_name(deployment: str, default: str = "") -> str:
         raise ImproperlyConfigured(
             f"DB_PASSWORD_SECRET_FROM: Kubernetes API unreachable for {where}: {exc}"
         ) from None
-    for container in found.spec.template.spec.containers or []:
+    pod = found.spec.template.spec if found.spec and found.spec.template else None
+    for container in (pod.containers if pod else None) or []:
         if container.name != FOLLOWED_CONTAINER:
             continue
         for variable in container.env or []:
