@@ -287,10 +287,13 @@ as 3.1536e+07, so whole numbers are printed as integers. */}}
   value: {{ $v.database.name | quote }}
 - name: DB_SSLMODE
   value: {{ $v.database.sslmode | quote }}
-# psql in the pod: the application writes the password it resolved (DB_PASSWORD or
-# DB_PASSWORD_SECRET) to this file at start-up; `kubectl exec` inherits the variable.
+{{- if eq (.component | default "server") "server" }}
+# psql in the web pod: the application writes the password it resolved (DB_PASSWORD or
+# DB_PASSWORD_SECRET) to this file at start-up; `kubectl exec` inherits the variable. Never in the
+# worker, whose steps run as the same user and could read the file.
 - name: PGPASSFILE
   value: /tmp/.pgpass
+{{- end }}
 - name: PGPORT
   value: {{ $v.database.port | quote }}
 # The same TLS settings for psql in the pod (libpq reads PG*); pg_dump/pg_restore get them from DB_*.

@@ -8,6 +8,7 @@ created beforehand, listed in rbac.workloads.targetNamespaces).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,10 +100,17 @@ class RbacCluster:
         if self.mode == "default":
             self.manifests = self.chart.render()
         else:
-            listed = {
-                f"rbac.workloads.targetNamespaces[{i}]": name for i, name in enumerate(sorted(namespaces))
-            }
-            self.manifests = self.chart.render(values_files=(PRODUCTION_VALUES,), set_values=listed)
+            # The example's list replaced by the namespaces this test deploys into.
+            listed = json.dumps(sorted(namespaces))
+            self.manifests = self.chart.render(
+                "--set-json", f"rbac.workloads.targetNamespaces={listed}", values_files=(PRODUCTION_VALUES,)
+            )
+            listed_roles = [
+                m
+                for m in self.manifests
+                if m["kind"] == "Role" and m["metadata"]["name"].endswith("workloads")
+            ]
+            assert sorted(r["metadata"]["namespace"] for r in listed_roles) == sorted(namespaces)
             for name, labels in namespaces.items():
                 metadata = {"name": name, "labels": {ownership.MANAGED_BY: "innominatus", **labels}}
                 self.fake.put({"apiVersion": "v1", "kind": "Namespace", "metadata": metadata})
