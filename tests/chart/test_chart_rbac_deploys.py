@@ -198,3 +198,27 @@ def test_a_namespace_outside_the_list_is_forbidden(developer: Any, cluster: Rbac
         'cannot get resource "namespaces" in API group "" at the cluster scope'
     )
     assert expected in failure_report(execution)
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [
+        ("compose-06-resource-provisioning-score.yaml", "compose-06-resource-provisioning-score2.yaml"),
+        ("compose-08-service-port-resource-scoreA.yaml", "compose-08-service-port-resource-scoreB.yaml"),
+    ],
+)
+def test_paired_samples_deploy_and_go_away_as_the_worker(
+    pair: tuple[str, str], developer: Any, cluster: RbacCluster
+) -> None:
+    from workflows.models import Application
+    from workflows.services import delete_application
+
+    apps = [sample_app(name) for name in pair]
+    cluster.install({**{app_namespace(app): owned(app) for app in apps}, **TEAM_SHARED})
+    for name in pair:
+        execution = last_execution(submit(developer, sample(name)).application.name)
+        assert execution.status == ExecutionStatus.COMPLETED, failure_report(execution)
+    for app in apps:
+        assert cluster.fake.get_object("Deployment", app, app_namespace(app)) is not None
+        delete_application(application=Application.objects.get(name=app), user=developer)
+        assert cluster.fake.get_object("Deployment", app, app_namespace(app)) is None
