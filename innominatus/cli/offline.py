@@ -9,6 +9,7 @@ by other teams, and the outputs of resources that already exist (rendered as <pe
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,11 @@ def check_provider(directory: Path) -> tuple[Provider | None, str | None]:
 
 def build_registry(extra: Sequence[Path] = ()) -> ProviderRegistry:
     """The built-in providers plus `extra` provider directories (CliError naming what is broken)."""
+    return _registry(tuple(Path(p).resolve() for p in extra))
+
+
+@functools.lru_cache(maxsize=8)
+def _registry(extra: tuple[Path, ...]) -> ProviderRegistry:
     providers = []
     directories = [(p.parent, True) for p in sorted(BUILTIN_DIR.glob(f"*/{PROVIDER_FILE}"))]
     directories += [(Path(p), False) for p in extra]
