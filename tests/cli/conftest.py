@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.accounts.conftest import oidc, start_provider  # noqa: F401 - fixtures
 from tests.e2e.conftest import ROOT, Processes, process_env, processes  # noqa: F401 - fixtures
 from tests.fakekube import FakeKube
 

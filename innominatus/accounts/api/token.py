@@ -1,6 +1,7 @@
 """`POST /api/auth/token`: exchange a sign-in for a named API key (the command line's `login`).
 
-Two ways in, both ending in a new key shown once:
+`GET` tells a client which ways in there are (and the provider's public client for SSO). Two ways
+in, both ending in a new key shown once:
 - username and password, behind the same lock-out and login throttle as the login page and
   /api/login (a failure is counted by the user_login_failed signal, a success clears the username);
 - an OIDC token of the configured provider as `Authorization: Bearer` (what `innominatus-ctl login
@@ -9,6 +10,7 @@ Two ways in, both ending in a new key shown once:
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
@@ -16,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from innominatus.accounts import rbac
+from innominatus.accounts import oidc, rbac
 from innominatus.accounts.api import serializers as account_serializers
 from innominatus.accounts.api.views import _issue
 from innominatus.accounts.authentication import BearerAuthentication
@@ -40,6 +42,18 @@ def _locked(request: Request, username: str) -> None:
         raise exceptions.Throttled(wait=state.retry_after, detail="Too many failed sign-ins.")
 
 
+class TokenOptionsSerializer(serializers.Serializer):
+    """How a command-line client may sign in here."""
+
+    methods = serializers.ListField(child=serializers.CharField(), help_text="password, and oidc with SSO.")
+    oidc_issuer = serializers.CharField(help_text="The provider's issuer URL (empty without SSO).")
+    oidc_client_id = serializers.CharField(help_text="Public client id for the code flow with PKCE.")
+    oidc_scopes = serializers.CharField()
+    oidc_client_secret = serializers.CharField(
+        required=False, help_text="Installed-application secret (not confidential), when the provider needs one."
+    )
+
+
 class TokenView(APIView):
     """Sign in and receive a new named API key (201), for command-line and CI clients."""
 
@@ -47,6 +61,22 @@ class TokenView(APIView):
     # Only a provider token may stand in for the password; sessions and cookies play no part here.
     authentication_classes = [BearerAuthentication]
     throttle_classes = [LoginRateThrottle]
+
+    @extend_schema(responses=TokenOptionsSerializer, summary="How a command-line client may sign in")
+    def get(self, request: Request) -> Response:
+        # Both values are public: the issuer is in every token, a PKCE client has no secret.
+        sso = oidc.enabled()
+        client_id = (settings.OIDC_CLI_CLIENT_ID or settings.OIDC_CLIENT_ID) if sso else ""
+        body = {
+            "methods": ["password", "oidc"] if sso else ["password"],
+            "oidc_issuer": oidc.issuer() if sso else "",
+            "oidc_client_id": client_id,
+            "oidc_scopes": settings.OIDC_RP_SCOPES if sso else "",
+        }
+        secret = getattr(settings, "OIDC_CLI_CLIENT_SECRET", "")
+        if sso and secret and client_id != settings.OIDC_CLIENT_ID:
+            body["oidc_client_secret"] = secret
+        return Response(body)
 
     @extend_schema(
         request=TokenRequestSerializer,
