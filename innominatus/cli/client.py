@@ -40,9 +40,13 @@ class Client:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
     def url(self, path: str) -> str:
-        return path if path.startswith(("http://", "https://")) else urljoin(self.server + "/", path.lstrip("/"))
+        return (
+            path if path.startswith(("http://", "https://")) else urljoin(self.server + "/", path.lstrip("/"))
+        )
 
-    def request(self, method: str, path: str, *, require_auth: bool = True, **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, path: str, *, require_auth: bool = True, **kwargs: Any
+    ) -> requests.Response:
         if require_auth and not self.token:
             raise CliError(
                 f"not signed in to {self.server}: run `innominatus-ctl login` or set INNOMINATUS_TOKEN",
@@ -79,7 +83,9 @@ class Client:
     def delete(self, path: str, **kwargs: Any) -> Any:
         return self.json("DELETE", path, **kwargs)
 
-    def paginate(self, path: str, params: dict[str, Any] | None = None, limit: int | None = None) -> Iterator[Any]:
+    def paginate(
+        self, path: str, params: dict[str, Any] | None = None, limit: int | None = None
+    ) -> Iterator[Any]:
         """Every item of a list, following `next` links (never `count`, which may be an estimate)."""
         url: str | None = path
         query = {key: value for key, value in (params or {}).items() if value not in (None, "")}

@@ -73,11 +73,16 @@ def load_credentials(server_override: str | None = None) -> tuple[str, str | Non
     return server, (str(token) if token else None)
 
 
+def _servers(data: dict[str, Any]) -> dict[str, Any]:
+    servers = data.get("servers")
+    return dict(servers) if isinstance(servers, dict) else {}
+
+
 def save_credentials(server: str, *, token: str, username: str, key_name: str, method: str) -> Path:
     """Remember the key for `server` and make it the current server."""
     data = _read()
     server = normalise_server(server)
-    servers = data.get("servers") if isinstance(data.get("servers"), dict) else {}
+    servers = _servers(data)
     servers[server] = {"token": token, "username": username, "key_name": key_name, "method": method}
     _write({"current": server, "servers": servers})
     return credentials_path()
@@ -87,7 +92,7 @@ def forget_credentials(server: str) -> dict[str, Any]:
     """Remove `server`'s entry; returns what was stored ({} when nothing was)."""
     data = _read()
     server = normalise_server(server)
-    servers = data.get("servers") if isinstance(data.get("servers"), dict) else {}
+    servers = _servers(data)
     removed = servers.pop(server, None) or {}
     current = data.get("current")
     if current == server:

@@ -8,6 +8,7 @@ or late event can delay a line on screen but never lose or invent one.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -48,10 +49,9 @@ class Waker:
         self.stopped.set()
         response = self.response
         if response is not None:
-            try:
+            # Closing a stream the reader thread is using may fail in any way; there is nothing to do.
+            with contextlib.suppress(Exception):
                 response.close()
-            except Exception:  # noqa: S110 - closing a dying stream may fail in any way; nothing to do
-                pass  # nosec B110
 
     def _run(self) -> None:
         last_id = ""

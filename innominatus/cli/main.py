@@ -7,7 +7,6 @@ errors) and a documented exit code; a Python traceback is shown only with INNOMI
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 import click
@@ -91,4 +90,4 @@ def main() -> None:  # pragma: no cover - the console script calls cli() directl
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from innominatus.cli.errors import CliError
 from workflows.providers.loader import PROVIDER_FILE, load_provider
 from workflows.providers.model import Provider, ProviderError, UnknownResourceType
 from workflows.providers.registry import BUILTIN_DIR, ProviderRegistry
@@ -21,8 +22,6 @@ from workflows.score import IngestResult
 from workflows.score.ingest import ingest
 from workflows.score.manifests import WorkloadInput, render_workload
 from workflows.score.naming import k8s_name
-
-from innominatus.cli.errors import CliError
 
 # The server's defaults (innominatus/settings.py: SCORE_MAX_BYTES, INPUT_MAX_DEPTH, SCORE_MAX_*).
 MAX_BYTES = 512 * 1024

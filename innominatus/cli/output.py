@@ -84,7 +84,9 @@ def cell(value: Any) -> str:
     return text
 
 
-def table(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]], title: str | None = None) -> None:
+def table(
+    rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]], title: str | None = None
+) -> None:
     """A table of `rows` with (key, header) columns; dotted keys reach into nested objects."""
     grid = Table(title=title, show_lines=False, header_style="bold")
     for _, header in columns:

@@ -34,7 +34,7 @@ class _Callback(BaseHTTPRequestHandler):
     result: dict[str, str]
     done: threading.Event
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         url = urlparse(self.path)
         if url.path != "/callback":
             self.send_error(404)
@@ -42,8 +42,11 @@ class _Callback(BaseHTTPRequestHandler):
         query = {key: values[0] for key, values in parse_qs(url.query).items()}
         type(self).result.update(query)
         ok = "code" in query
-        message = "Signed in. You can close this window." if ok else "Sign-in failed: " + html.escape(
-            query.get("error_description") or query.get("error") or "no code"
+        message = (
+            "Signed in. You can close this window."
+            if ok
+            else "Sign-in failed: "
+            + html.escape(query.get("error_description") or query.get("error") or "no code")
         )
         body = f"<!doctype html><title>innominatus-ctl</title><p>{message}</p>".encode()
         self.send_response(200 if ok else 400)
@@ -53,7 +56,7 @@ class _Callback(BaseHTTPRequestHandler):
         self.wfile.write(body)
         type(self).done.set()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the http.server API
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 
@@ -67,7 +70,11 @@ def _json(response: requests.Response, what: str) -> dict[str, Any]:
     except ValueError:
         body = None
     if response.status_code != 200 or not isinstance(body, dict):
-        detail = body.get("error_description") or body.get("error") if isinstance(body, dict) else response.text[:200]
+        detail = (
+            body.get("error_description") or body.get("error")
+            if isinstance(body, dict)
+            else response.text[:200]
+        )
         raise CliError(f"{what} failed ({response.status_code}): {detail}", exit_code=AUTH)
     return body
 
@@ -88,7 +95,10 @@ def sso_token(api: Client, *, open_browser: bool = True) -> str:
     verifier = secrets.token_urlsafe(64)
     state = secrets.token_urlsafe(24)
     nonce = secrets.token_urlsafe(24)
-    handler = type("Callback", (_Callback,), {"result": {}, "done": threading.Event()})
+    result: dict[str, str] = {}
+    done = threading.Event()
+    # A handler class of its own per login: http.server builds a handler instance per request.
+    handler = type("Callback", (_Callback,), {"result": result, "done": done})
     listener = HTTPServer(("127.0.0.1", 0), handler)
     redirect_uri = f"http://127.0.0.1:{listener.server_port}/callback"
     query = {
@@ -110,17 +120,18 @@ def sso_token(api: Client, *, open_browser: bool = True) -> str:
             webbrowser.open(url)
         click.echo(f"Waiting for the sign-in to finish (up to {WAIT_SECONDS // 60} minutes)…", err=True)
         deadline = time.monotonic() + WAIT_SECONDS
-        while not handler.done.wait(0.2):
+        while not done.wait(0.2):
             if time.monotonic() > deadline:
                 raise CliError("sign-in timed out: nobody finished it in the browser", exit_code=AUTH)
     finally:
         listener.shutdown()
         listener.server_close()
-    result = handler.result
     if result.get("state") != state:
         raise CliError("sign-in refused: the answer does not belong to this request (state)", exit_code=AUTH)
     if "code" not in result:
-        raise CliError(f"sign-in failed: {result.get('error_description') or result.get('error')}", exit_code=AUTH)
+        raise CliError(
+            f"sign-in failed: {result.get('error_description') or result.get('error')}", exit_code=AUTH
+        )
     exchange = {
         "grant_type": "authorization_code",
         "code": result["code"],

@@ -30,7 +30,9 @@ class Cli:
         env.update(self.extra_env)
         return env
 
-    def run(self, *args: str, stdin: str | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, stdin: str | None = None, timeout: float = 180
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "innominatus.cli", *args],
             cwd=ROOT,
@@ -62,7 +64,11 @@ def show(result: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.fixture
-def platform(processes: Processes, fake_kube: FakeKube, tmp_path: Path) -> Callable[..., Cli]:
+def platform(
+    processes: Processes,  # noqa: F811 - the fixture imported above
+    fake_kube: FakeKube,
+    tmp_path: Path,
+) -> Callable[..., Cli]:
     """Start gunicorn and a worker (deploying to the fake cluster); returns a factory of CLI runners."""
     kubeconfig = fake_kube.write_kubeconfig(tmp_path / "kubeconfig")
     kubeconfig.chmod(0o644)

@@ -117,7 +117,9 @@ def test_golden_path_with_a_bad_parameter_shows_the_parameters_message(
     make_user("dev", team="team-a")
     cli = platform()
     cli.login()
-    result = cli.run("golden-paths", "run", "ephemeral-env", "--param", "app_name=hello", "--param", "ttl=forever")
+    result = cli.run(
+        "golden-paths", "run", "ephemeral-env", "--param", "app_name=hello", "--param", "ttl=forever"
+    )
     assert result.returncode == 3, show(result)
     assert "ttl" in result.stderr and "duration" in result.stderr, show(result)
     assert "Traceback" not in result.stderr

@@ -56,7 +56,9 @@ def test_ci_token_from_the_environment_and_the_exit_codes(cli: Cli, make_user: A
     assert wrong.returncode == 4, show(wrong)
     assert "invalid username or password" in wrong.stderr and "Traceback" not in wrong.stderr
     assert cli.run("login", "-u", "dev", "--password-stdin", stdin="pw-dev\n").returncode == 0
-    key = json.loads((cli.home / "innominatus" / "credentials.json").read_text())["servers"][cli.server]["token"]
+    key = json.loads((cli.home / "innominatus" / "credentials.json").read_text())["servers"][cli.server][
+        "token"
+    ]
 
     ci = Cli(server=cli.server, home=tmp_path / "ci-home", extra_env={"INNOMINATUS_TOKEN": key})
     assert ci.run("whoami").returncode == 0
@@ -73,7 +75,9 @@ def test_ci_token_from_the_environment_and_the_exit_codes(cli: Cli, make_user: A
 
     bad = Cli(server=cli.server, home=tmp_path / "bad-home", extra_env={"INNOMINATUS_TOKEN": "inn_nonsense"})
     assert bad.run("apps", "list").returncode == 4
-    nowhere = Cli(server=f"http://127.0.0.1:{free_port()}", home=tmp_path / "x", extra_env={"INNOMINATUS_TOKEN": key})
+    nowhere = Cli(
+        server=f"http://127.0.0.1:{free_port()}", home=tmp_path / "x", extra_env={"INNOMINATUS_TOKEN": key}
+    )
     down = nowhere.run("apps", "list")
     assert down.returncode == 5, show(down)
     assert "cannot reach" in down.stderr

@@ -16,7 +16,6 @@ from click.testing import CliRunner
 from rest_framework.test import APIClient
 
 from innominatus.cli.main import cli
-
 from tests.e2e.conftest import ROOT
 from workflows.score.manifests import mask_secrets
 
@@ -85,7 +84,9 @@ def test_offline_validate_and_render_agree_with_the_server_dry_run(sample: Path,
     if answer.status_code != 200:
         # Refused for a reason only the server knows (a reserved name, the tenancy policy): the spec
         # itself is valid, which is all offline validation claims.
-        pytest.skip(f"server refused for a server-side reason: {answer.status_code} {answer.json()['detail']}")
+        pytest.skip(
+            f"server refused for a server-side reason: {answer.status_code} {answer.json()['detail']}"
+        )
     deployment = answer.json()["deployment"]
     rendered = run_inline("render", str(sample), "--team", "team-a", "-o", "json")
     if deployment["problems"]:

@@ -71,7 +71,11 @@ def test_login_sso_runs_the_code_flow_on_a_loopback_listener(
                 url = line.removeprefix("Sign in at: ").strip()
                 break
         assert url.startswith(f"{provider.url}/oauth2/authorize?"), url
-        assert "client_id=innominatus-cli" in url and "code_challenge_method=S256" in url and "redirect_uri=http%3A%2F%2F127.0.0.1%3A" in url
+        assert (
+            "client_id=innominatus-cli" in url
+            and "code_challenge_method=S256" in url
+            and "redirect_uri=http%3A%2F%2F127.0.0.1%3A" in url
+        )
         # The browser: approve at the provider, follow its redirect to the loopback listener.
         back = provider.authorize(url, "sub-sam")
         assert back.startswith("http://127.0.0.1:")

@@ -50,7 +50,8 @@ class TokenOptionsSerializer(serializers.Serializer):
     oidc_client_id = serializers.CharField(help_text="Public client id for the code flow with PKCE.")
     oidc_scopes = serializers.CharField()
     oidc_client_secret = serializers.CharField(
-        required=False, help_text="Installed-application secret (not confidential), when the provider needs one."
+        required=False,
+        help_text="Installed-application secret (not confidential), when the provider needs one.",
     )
 
 

@@ -59,7 +59,9 @@ def show_app(name: str) -> None:
         )
         if app.get("spec"):
             console.print("Spec:")
-            console.print(Syntax(yaml.safe_dump(app["spec"], sort_keys=False), "yaml", background_color="default"))
+            console.print(
+                Syntax(yaml.safe_dump(app["spec"], sort_keys=False), "yaml", background_color="default")
+            )
 
     emit(data, show)
 

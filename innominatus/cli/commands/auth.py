@@ -35,10 +35,16 @@ def _store(server: str, issued: dict[str, Any], username: str, method: str) -> N
 @click.command()
 @click.option("-u", "--username", help="Local account name (asked when missing).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
-@click.option("--name", "key_name", help="Name of the API key to create (default innominatus-ctl@<host>-<time>).")
-@click.option("--expiry-days", type=click.IntRange(1, 365), help="Lifetime of the key (server default if unset).")
+@click.option(
+    "--name", "key_name", help="Name of the API key to create (default innominatus-ctl@<host>-<time>)."
+)
+@click.option(
+    "--expiry-days", type=click.IntRange(1, 365), help="Lifetime of the key (server default if unset)."
+)
 @click.option("--sso", is_flag=True, help="Sign in with the server's single sign-on (browser, OIDC + PKCE).")
-@click.option("--no-browser", is_flag=True, help="With --sso: print the sign-in URL instead of opening a browser.")
+@click.option(
+    "--no-browser", is_flag=True, help="With --sso: print the sign-in URL instead of opening a browser."
+)
 def login(
     username: str | None,
     password_stdin: bool,

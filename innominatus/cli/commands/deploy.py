@@ -43,7 +43,13 @@ def show_plan(answer: dict[str, Any]) -> None:
     rows = [{**r, "provider": providers.get(r["name"], "")} for r in plan["resources"]]
     table(
         rows,
-        [("name", "Resource"), ("type", "Type"), ("class", "Class"), ("action", "Action"), ("provider", "Provider")],
+        [
+            ("name", "Resource"),
+            ("type", "Type"),
+            ("class", "Class"),
+            ("action", "Action"),
+            ("provider", "Provider"),
+        ],
         title="Resources",
     )
     if deployment.get("namespace"):

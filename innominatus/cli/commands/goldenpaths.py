@@ -70,7 +70,9 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 
 @golden_paths.command("run")
 @click.argument("name")
-@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter (repeatable).")
+@click.option(
+    "-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter (repeatable)."
+)
 @click.option("--team", help="Owning team of the run (needed when you are in several teams).")
 @click.option("--wait", is_flag=True, help="Follow the run until it ends; exit 1 if it fails.")
 @output_option

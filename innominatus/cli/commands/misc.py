@@ -86,7 +86,9 @@ def revoke_key(name: str) -> None:
 @click.command()
 @click.argument("target", metavar="APP|WF")
 @click.option("--format", "fmt", type=click.Choice(["dot", "svg", "json"]), default="dot", show_default=True)
-@click.option("-f", "--file", "path", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
+@click.option(
+    "-f", "--file", "path", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file."
+)
 def graph(target: str, fmt: str, path: Path | None) -> None:
     """Export the graph of an application (APP) or of a workflow execution (wf-…) as DOT, SVG or JSON."""
     kind = "workflows" if target.startswith("wf-") else "applications"
@@ -94,7 +96,9 @@ def graph(target: str, fmt: str, path: Path | None) -> None:
         response = client().request("GET", f"/api/{kind}/{target}/graph", params={"format": fmt})
     except ApiError as error:
         if error.status == 404 and "No such endpoint" in str(error.problem.get("detail", "")):
-            raise CliError("this server has no graph export (GET /api/…/graph)", exit_code=error.exit_code) from None
+            raise CliError(
+                "this server has no graph export (GET /api/…/graph)", exit_code=error.exit_code
+            ) from None
         raise
     if path is not None:
         path.write_bytes(response.content)

@@ -28,9 +28,8 @@ PROVISIONERS = click.option(
 @PROVISIONERS
 def validate_command(spec: str, fmt: str, provisioners: tuple[Path, ...]) -> None:
     """Check a Score spec offline: every problem with its path, line and how to fix it (exit 1 if any)."""
-    from workflows.score import ScoreValidationError
-
     from innominatus.cli import offline
+    from workflows.score import ScoreValidationError
 
     text, content_type = read_spec(spec)
     registry = offline.build_registry(provisioners)
@@ -48,7 +47,12 @@ def validate_command(spec: str, fmt: str, provisioners: tuple[Path, ...]) -> Non
             console.print(f"[red]✗[/red] {len(problems)} problem(s)")
         sys.exit(FAILED)
     if fmt == "json":
-        body = {"valid": True, "name": result.name, "sha256": result.sha256, "resources": result.resource_order}
+        body = {
+            "valid": True,
+            "name": result.name,
+            "sha256": result.sha256,
+            "resources": result.resource_order,
+        }
         sys.stdout.write(json.dumps(body, indent=2) + "\n")
     else:
         resources = ", ".join(result.resource_order) or "none"
@@ -60,18 +64,26 @@ def validate_command(spec: str, fmt: str, provisioners: tuple[Path, ...]) -> Non
 @PROVISIONERS
 @click.option("--team", help="Owning team: the namespace becomes <team>-<app>, as the server names it.")
 @click.option("--namespace", help="Render into this namespace instead.")
-@click.option("--revision", type=click.IntRange(1), default=1, show_default=True, help="Revision number to stamp.")
-@click.option("-o", "--output", "fmt", type=click.Choice(["yaml", "json"]), help="Manifest format (default yaml).")
+@click.option(
+    "--revision", type=click.IntRange(1), default=1, show_default=True, help="Revision number to stamp."
+)
+@click.option(
+    "-o", "--output", "fmt", type=click.Choice(["yaml", "json"]), help="Manifest format (default yaml)."
+)
 def render_command(
-    spec: str, provisioners: tuple[Path, ...], team: str | None, namespace: str | None, revision: int, fmt: str | None
+    spec: str,
+    provisioners: tuple[Path, ...],
+    team: str | None,
+    namespace: str | None,
+    revision: int,
+    fmt: str | None,
 ) -> None:
     """Print the Kubernetes manifests the server would render for SPEC (like `score-k8s generate`).
 
     Resources do not exist offline: their outputs appear as <pending:…> text, as in a server dry run.
     """
-    from workflows.score import ScoreValidationError
-
     from innominatus.cli import offline
+    from workflows.score import ScoreValidationError
 
     text, content_type = read_spec(spec)
     registry = offline.build_registry(provisioners)
@@ -96,5 +108,3 @@ def render_command(
 def register(cli: click.Group) -> None:
     cli.add_command(validate_command)
     cli.add_command(render_command)
-
-

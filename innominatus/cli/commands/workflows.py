@@ -38,9 +38,13 @@ def workflows() -> None:
 
 @workflows.command("list")
 @click.option("--app", help="Only this application's executions.")
-@click.option("--status", help="Only these statuses (comma list: pending,running,waiting,completed,failed,cancelled).")
+@click.option(
+    "--status", help="Only these statuses (comma list: pending,running,waiting,completed,failed,cancelled)."
+)
 @click.option("--workflow", "workflow_name", help="Only this workflow name.")
-@click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="At most this many (newest first).")
+@click.option(
+    "--limit", type=click.IntRange(1), default=50, show_default=True, help="At most this many (newest first)."
+)
 @output_option
 def list_executions(app: str | None, status: str | None, workflow_name: str | None, limit: int) -> None:
     """List workflow executions, newest first."""
