@@ -133,6 +133,7 @@ def manifests_yaml(manifests: list[dict[str, Any]]) -> str:
 @apps.command("manifests")
 @click.argument("name")
 @click.option("--revision", type=click.IntRange(1), help="The deploy of this revision (default: the latest).")
+@output_option
 def manifests(name: str, revision: int | None) -> None:
     """Print the Kubernetes manifests of the latest deploy (Secret values masked) as YAML."""
     params = {"revision": revision} if revision else None
