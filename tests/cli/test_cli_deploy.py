@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.urls import Resolver404, resolve
 
 from innominatus.accounts.models import Team
 from tests.cli.conftest import Cli, show
@@ -22,6 +23,14 @@ pytestmark = pytest.mark.e2e
 HELLO = ROOT / "tests" / "data" / "score" / "compose-01-hello-score.yaml"
 
 
+def has_event_stream() -> bool:
+    try:
+        resolve("/api/events/stream")
+    except Resolver404:
+        return False
+    return True
+
+
 def test_deploy_wait_shows_each_step_and_exits_0(platform: Callable[..., Cli], make_user: Any) -> None:
     make_user("dev", team="team-a")
     cli = platform()
@@ -33,7 +42,8 @@ def test_deploy_wait_shows_each_step_and_exits_0(platform: Callable[..., Cli], m
 
     result = cli.run("deploy", str(HELLO), "--wait")
     assert result.returncode == 0, show(result)
-    assert "Following wf-" in result.stdout
+    # Followed through the event stream where the server has one, by polling where it does not.
+    assert f"via {'event stream' if has_event_stream() else 'polling'}" in result.stdout, show(result)
     execution = WorkflowExecution.objects.get(workflow_name="deploy-app")
     assert execution.status == "completed"
     for step in execution.steps.all():
