@@ -96,7 +96,7 @@ def table(
         grid.add_row(*(cell(pick(row, key)) for key, _ in columns))
         count += 1
     if count == 0:
-        console.print("(none)")
+        console.print(f"{title}: none" if title else "(none)")
         return
     console.print(grid)
 
