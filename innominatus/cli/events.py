@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 from rich.console import Console
+from rich.markup import escape
 
 from innominatus.cli.client import Client
 from innominatus.cli.errors import FAILED, CliError
@@ -126,18 +127,18 @@ STEP_MARKS = {
 
 def _step_line(step: dict[str, Any], execution_id: str) -> str:
     mark, style, verb = STEP_MARKS[step["status"]]
-    name = step["name"]
+    name = escape(step["name"])
     text = f"[{style}]{mark}[/{style}] {name} {verb}"
     if step["status"] == "completed" and step.get("duration_seconds") is not None:
         text += f" ({step['duration_seconds']:.1f}s)"
     if step["status"] == "failed" and step.get("error_message"):
-        text += f": {step['error_message']}"
+        text += f": {escape(step['error_message'])}"
     if step["status"] == "skipped" and step.get("skip_reason"):
-        text += f": {step['skip_reason']}"
+        text += f": {escape(step['skip_reason'])}"
     if step["status"] == "waiting":
         text += f" (innominatus-ctl workflows approve {execution_id} {name})"
     if step.get("attempt", 1) > 1 and step["status"] in ("running", "failed"):
-        text += f" [attempt {step['attempt']}/{step.get('max_attempts')}]"
+        text += escape(f" [attempt {step['attempt']}/{step.get('max_attempts')}]")
     return text
 
 
@@ -164,7 +165,7 @@ class Progress:
 
 def print_log_lines(console: Console, lines: list[dict[str, Any]], with_step: bool = True) -> None:
     for line in lines:
-        prefix = f"[dim]{line.get('step') or '-'} |[/dim] " if with_step else ""
+        prefix = f"[dim]{escape(line.get('step') or '-')} |[/dim] " if with_step else ""
         style = "red" if line.get("stream") == "stderr" else None
         message = line.get("message", "")
         console.print(prefix, end="", markup=True, highlight=False)

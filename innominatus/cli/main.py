@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from innominatus.cli import errors
 from innominatus.cli.commands import (
@@ -27,7 +28,7 @@ from innominatus.cli.output import FORMATS, err_console
 
 
 def _report(error: errors.CliError) -> None:
-    err_console.print(f"[bold red]error:[/bold red] {error.message}", markup=True, highlight=False)
+    err_console.print(f"[bold red]error:[/bold red] {escape(error.message)}", markup=True, highlight=False)
     for line in error.lines:
         err_console.print(f"  {line}", markup=False, highlight=False)
 
@@ -50,7 +51,7 @@ class CliGroup(click.Group):
             if os.environ.get("INNOMINATUS_DEBUG"):
                 raise
             err_console.print(
-                f"[bold red]internal error:[/bold red] {type(exc).__name__}: {exc}\n"
+                f"[bold red]internal error:[/bold red] {type(exc).__name__}: {escape(str(exc))}\n"
                 "  (set INNOMINATUS_DEBUG=1 to see the traceback, and please report it)",
                 markup=True,
                 highlight=False,

@@ -10,6 +10,7 @@ from typing import Any
 import click
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 FORMATS = ("table", "json", "yaml")
@@ -93,10 +94,10 @@ def table(
         grid.add_column(header, overflow="fold")
     count = 0
     for row in rows:
-        grid.add_row(*(cell(pick(row, key)) for key, _ in columns))
+        grid.add_row(*(escape(cell(pick(row, key))) for key, _ in columns))
         count += 1
     if count == 0:
-        console.print(f"{title}: none" if title else "(none)")
+        console.print(f"{title}: none" if title else "(none)", markup=False)
         return
     console.print(grid)
 
@@ -105,7 +106,7 @@ def details(data: dict[str, Any], fields: Sequence[tuple[str, str]]) -> None:
     """Key: value lines for one object."""
     width = max(len(label) for _, label in fields)
     for key, label in fields:
-        console.print(f"[bold]{label.ljust(width)}[/bold]  {cell(pick(data, key))}")
+        console.print(f"[bold]{label.ljust(width)}[/bold]  {escape(cell(pick(data, key)))}")
 
 
 def pick(row: Any, key: str) -> Any:

@@ -111,3 +111,13 @@ def test_validate_text_names_path_line_and_fix(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
     ok = run_cli("render", str(ROOT / "tests" / "data" / "score" / "compose-01-hello-score.yaml"))
     assert ok.returncode == 0 and "kind: Deployment" in ok.stdout and "namespace: hello-world" in ok.stdout
+
+
+def test_text_from_specs_and_servers_is_never_read_as_markup(tmp_path: Path) -> None:
+    spec = tmp_path / "score.yaml"
+    spec.write_text(
+        "apiVersion: score.dev/v1b1\nmetadata: {name: '[bold]x[/bold]'}\ncontainers: {main: {image: nginx}}\n"
+    )
+    result = run_inline("validate", str(spec))
+    assert result.exit_code == 1
+    assert "(got '[bold]x[/bold]')" in result.stdout, result.stdout

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from innominatus.cli import config
 from innominatus.cli.client import Client
@@ -100,7 +101,9 @@ def logout(keep_key: bool) -> None:
             Client(server, entry["token"]).delete(f"/api/profile/api-keys/{entry['key_name']}")
         except CliError as error:
             # The key may already be revoked or expired; forgetting it locally is still right.
-            console.print(f"[yellow]note:[/yellow] the server did not revoke the key: {error.message}")
+            console.print(
+                f"[yellow]note:[/yellow] the server did not revoke the key: {escape(error.message)}"
+            )
     config.forget_credentials(server)
     console.print(f"Signed out of {server}.")
     if os.environ.get("INNOMINATUS_TOKEN"):

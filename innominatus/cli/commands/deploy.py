@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.syntax import Syntax
 
 from innominatus.cli.context import client
@@ -55,7 +56,7 @@ def show_plan(answer: dict[str, Any]) -> None:
     if deployment.get("namespace"):
         console.print(f"Namespace: {deployment['namespace']}")
     for problem in deployment.get("problems") or []:
-        console.print(f"[yellow]render problem:[/yellow] {problem}", markup=True)
+        console.print(f"[yellow]render problem:[/yellow] {escape(problem)}", markup=True)
     diff = deployment.get("manifest_diff") or ""
     if diff:
         console.print("Manifest diff:")

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from innominatus.cli.commands.apps import manifests_yaml
 from innominatus.cli.commands.deploy import read_spec
@@ -43,7 +44,9 @@ def validate_command(spec: str, fmt: str, provisioners: tuple[Path, ...]) -> Non
             for problem in exc.problems:
                 where = problem.path or "(document)"
                 line = f":{problem.line}" if problem.line else ""
-                console.print(f"{spec}{line}: {where}: {problem.message} [dim]({problem.code})[/dim]")
+                console.print(
+                    f"{escape(spec)}{line}: {escape(where)}: {escape(problem.message)} [dim]({problem.code})[/dim]"
+                )
             console.print(f"[red]✗[/red] {len(problems)} problem(s)")
         sys.exit(FAILED)
     if fmt == "json":
@@ -56,7 +59,7 @@ def validate_command(spec: str, fmt: str, provisioners: tuple[Path, ...]) -> Non
         sys.stdout.write(json.dumps(body, indent=2) + "\n")
     else:
         resources = ", ".join(result.resource_order) or "none"
-        console.print(f"[green]✓[/green] {spec}: {result.name} is valid (resources: {resources})")
+        console.print(f"[green]✓[/green] {escape(spec)}: {result.name} is valid (resources: {resources})")
 
 
 @click.command("render")
