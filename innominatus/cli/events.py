@@ -183,7 +183,8 @@ def follow_execution(
     on_start: Callable[[dict[str, Any], str], None] | None = None,
 ) -> dict[str, Any]:
     """Show progress (and log lines) until the execution ends; returns its final detail."""
-    waker = Waker(client, {"execution": execution_id})
+    # With logs, step.log batches wake the loop too, so lines appear as they are written.
+    waker = Waker(client, {"execution": execution_id, **({"logs": "true"} if logs else {})})
     tracker = Progress(console)
     after = 0
     announced = False
