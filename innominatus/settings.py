@@ -415,7 +415,15 @@ OIDC_REDIRECT_URL = env.str("OIDC_REDIRECT_URL")
 OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", "Single sign-on")
 OIDC_TEAMS_CLAIM = env.str("OIDC_TEAMS_CLAIM", "groups")
 OIDC_ROLES_CLAIM = env.str("OIDC_ROLES_CLAIM", "roles")
-OIDC_AUDIENCES = env.list("OIDC_AUDIENCES", [OIDC_CLIENT_ID] if OIDC_CLIENT_ID else [])
+# The public client `innominatus-ctl login --sso` uses (code flow + PKCE on a loopback redirect);
+# its id tokens must carry an accepted audience, so it joins OIDC_AUDIENCES by default.
+OIDC_CLI_CLIENT_ID = env.str("OIDC_CLI_CLIENT_ID", OIDC_CLIENT_ID)
+# Only for providers that insist on a secret for installed applications (RFC 8252 8.5): it is handed
+# to every CLI, so it is never the web client's secret (published only with a separate CLI client id).
+OIDC_CLI_CLIENT_SECRET = env.str("OIDC_CLI_CLIENT_SECRET")
+OIDC_AUDIENCES = env.list(
+    "OIDC_AUDIENCES", sorted({OIDC_CLIENT_ID, OIDC_CLI_CLIENT_ID} - {""}) if OIDC_CLIENT_ID else []
+)
 OIDC_SIGN_ALGORITHMS = env.list("OIDC_SIGN_ALGORITHMS", ["RS256"])
 OIDC_ACCEPT_OPAQUE_TOKENS = env.bool("OIDC_ACCEPT_OPAQUE_TOKENS", False)
 OIDC_USE_USERINFO = env.bool("OIDC_USE_USERINFO", True)

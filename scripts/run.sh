@@ -33,6 +33,8 @@ echo "==> preparing the database ($INNOMINATUS_DATA_DIR)"
 .venv/bin/python manage.py collectstatic --noinput --verbosity 0
 .venv/bin/python manage.py bootstrap_admin --username "${ADMIN_USERNAME:-admin}"
 
+echo "==> command line: .venv/bin/python -m innominatus.cli --server http://localhost:$PORT login"
+echo "    (or: .venv/bin/pip install . for the innominatus-ctl script; see docs/cli.md)"
 echo "==> starting the worker and the web server on http://localhost:$PORT (stop: Ctrl-C, or kill $$)"
 # Job control gives each child a process group of its own: Ctrl-C reaches only this script, and the
 # trap below sends each child exactly one SIGTERM.

@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from innominatus.accounts.api import views
+from innominatus.accounts.api import token, views
 
 urlpatterns = [
     path("auth/config", views.AuthConfigView.as_view(), name="api-auth-config"),
+    path("auth/token", token.TokenView.as_view(), name="api-auth-token"),
     path("login", views.LoginView.as_view(), name="api-login"),
     path("logout", views.LogoutView.as_view(), name="api-logout"),
     path("profile", views.ProfileView.as_view(), name="api-profile"),

@@ -83,7 +83,7 @@ class ProfileView(APIView):
         return Response(serializers.ProfileSerializer(request.user, context={"request": request}).data)
 
 
-def _issue(request: Request, owner: Any) -> Response:
+def _issue(request: Request, owner: Any, actor: Any = None) -> Response:
     body = serializers.ApiKeyCreateSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     try:
@@ -91,7 +91,7 @@ def _issue(request: Request, owner: Any) -> Response:
             user=owner,
             name=body.validated_data["name"],
             expiry_days=body.validated_data["expiry_days"],
-            actor=request.user,
+            actor=actor or request.user,
         )
     except services.ApiKeyError as exc:
         if "already exists" in str(exc):

@@ -1,0 +1,1 @@
+"""`innominatus-ctl`: the command line of innominatus (see docs/cli.md)."""
