@@ -1,0 +1,325 @@
+"""The MCP tools: each one a call into the REST API view that serves the same use case.
+
+A tool is described once (name, what it does, which endpoint) and its input schema is generated from
+that endpoint's OpenAPI operation. Refusals are the API's own problem answers (status, detail and
+each problem's path), which server.py turns into MCP tool errors.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from innominatus.accounts import rbac
+from innominatus.mcp import schemas
+from innominatus.mcp.dispatch import ApiAnswer, Caller, call_api, required_permission
+
+# Log tails are bounded so one call cannot flood an agent's context window.
+MAX_LOG_LINES = 500
+DEFAULT_LOG_LINES = 200
+MAX_LOG_CHARS = 60_000
+SPEC_MEDIA_TYPE = "application/yaml"
+# Validation reads nothing and writes nothing: whoever may read specs may check one.
+VALIDATE_PERMISSION = "specs:read"
+
+
+class ToolProblem(Exception):
+    """A refused tool call: the API's problem (status, detail, errors with paths)."""
+
+    def __init__(self, status: int, detail: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = errors or []
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "detail": self.detail, "errors": self.errors}
+
+
+def problem_from(answer: ApiAnswer) -> ToolProblem:
+    """The API's problem+json answer as a ToolProblem (path and message of every problem)."""
+    body = answer.data if isinstance(answer.data, dict) else {}
+    detail = str(body.get("detail") or body.get("title") or f"The API answered {answer.status}.")
+    errors = [
+        {k: v for k, v in error.items() if k in ("path", "message", "code", "suggestion", "choices")}
+        for error in body.get("errors", []) or []
+        if isinstance(error, dict)
+    ]
+    return ToolProblem(answer.status, detail, errors)
+
+
+def _ok(answer: ApiAnswer) -> Any:
+    if not answer.ok:
+        raise problem_from(answer)
+    return answer.data
+
+
+@dataclass(frozen=True)
+class Tool:
+    """An MCP tool: its endpoint (for the schema and the permission) and how it is run."""
+
+    name: str
+    title: str
+    description: str
+    method: str
+    path: str
+    run: Callable[[Caller, dict[str, Any]], Any]
+    exclude: frozenset[str] = frozenset()
+    extra: dict[str, Any] = field(default_factory=dict)
+    extra_required: tuple[str, ...] = ()
+    overrides: dict[str, Any] = field(default_factory=dict)
+    read_only: bool = True
+    # For tools that are no single endpoint call (offline validation): the permission they need.
+    needs: str | None = None
+
+    @functools.cached_property
+    def _schema(self) -> tuple[dict[str, Any], dict[str, str]]:
+        schema, places = schemas.operation_input(self.method, self.path, exclude=self.exclude)
+        schema["properties"].update(self.extra)
+        for name, override in self.overrides.items():
+            schema["properties"][name] = {**schema["properties"].get(name, {}), **override}
+        required = [*schema.get("required", []), *self.extra_required]
+        if required:
+            schema["required"] = list(dict.fromkeys(required))
+        return schema, places
+
+    @property
+    def input_schema(self) -> dict[str, Any]:
+        return self._schema[0]
+
+    @property
+    def places(self) -> dict[str, str]:
+        return self._schema[1]
+
+    def permission(self) -> str | None:
+        """The permission the API declares for this tool's endpoint."""
+        if self.needs is not None:
+            return self.needs
+        return required_permission(self.method, self.path.replace("{id}", "1").replace("{name}", "x"))
+
+    def allowed(self, user: Any) -> bool:
+        needed = self.permission()
+        if needed is None:
+            return False
+        return needed in (rbac.PUBLIC, rbac.AUTHENTICATED) or rbac.has_permission(user, needed)
+
+
+def _forward(tool: Tool, caller: Caller, arguments: dict[str, Any]) -> Any:
+    """Call the tool's endpoint, each argument in its place (path, query or JSON body)."""
+    path = tool.path
+    query: dict[str, Any] = {}
+    body: dict[str, Any] = {}
+    for name, value in arguments.items():
+        place = tool.places.get(name, "query")
+        if place == "path":
+            path = path.replace("{" + name + "}", str(value))
+        elif place == "body":
+            body[name] = value
+        else:
+            query[name] = value
+    has_body = tool.method in ("POST", "PUT", "PATCH")
+    return _ok(call_api(caller, tool.method, path, query=query, body=body if has_body else None))
+
+
+def _plain(tool_name: str) -> Callable[[Caller, dict[str, Any]], Any]:
+    return lambda caller, arguments: _forward(TOOLS[tool_name], caller, arguments)
+
+
+def _with_parameter_schemas(data: Any) -> Any:
+    paths = data if isinstance(data, list) else [data]
+    for path in paths:
+        if isinstance(path, dict):
+            path["parameters_schema"] = schemas.parameters_schema(path.get("parameters") or [])
+    return data
+
+
+def _golden_paths(caller: Caller, arguments: dict[str, Any]) -> Any:
+    return _with_parameter_schemas(_forward(TOOLS["list_golden_paths"], caller, arguments))
+
+
+def _golden_path(caller: Caller, arguments: dict[str, Any]) -> Any:
+    return _with_parameter_schemas(_forward(TOOLS["get_golden_path"], caller, arguments))
+
+
+def _logs(caller: Caller, arguments: dict[str, Any]) -> Any:
+    arguments = {**arguments, "limit": min(int(arguments.get("limit") or DEFAULT_LOG_LINES), MAX_LOG_LINES)}
+    page = _forward(TOOLS["get_workflow_logs"], caller, arguments)
+    kept, size = [], 0
+    for line in page.get("lines", []):
+        size += len(str(line.get("message", ""))) + 64
+        if size > MAX_LOG_CHARS:
+            # Stop at a line boundary; next_after lets the agent continue from there.
+            page["truncated"] = True
+            page["complete"] = False
+            break
+        kept.append(line)
+    if page.get("truncated"):
+        page["lines"] = kept
+        page["next_after"] = kept[-1]["id"] if kept else arguments.get("after", 0)
+    return page
+
+
+def validate_offline(caller: Caller, arguments: dict[str, Any]) -> Any:
+    """Parse and validate a Score spec exactly as submission does, without touching any state."""
+    import functools as ft
+
+    from workflows.providers.policies import image_allowed, tenancy_policy
+    from workflows.providers.registry import current_registry
+    from workflows.score import ScoreValidationError, ingest
+
+    if not TOOLS["validate_spec"].allowed(caller.user):
+        raise ToolProblem(403, f"Your role does not grant {VALIDATE_PERMISSION}.")
+    try:
+        result = ingest(
+            str(arguments["spec"]),
+            content_type=SPEC_MEDIA_TYPE,
+            max_bytes=settings.SCORE_MAX_BYTES,
+            max_depth=settings.INPUT_MAX_DEPTH,
+            max_resources=settings.SCORE_MAX_RESOURCES,
+            max_containers=settings.SCORE_MAX_CONTAINERS,
+            known_types=current_registry().known_types(),
+            image_allowed=ft.partial(image_allowed, patterns=tenancy_policy().allowed_images),
+        )
+    except ScoreValidationError as exc:
+        errors = exc.as_list()
+        raise ToolProblem(400, f"The Score spec is invalid: {len(errors)} problem(s).", errors) from None
+    return {
+        "valid": True,
+        "application": result.spec["metadata"]["name"],
+        "containers": sorted(result.spec.get("containers", {})),
+        "resources": {name: spec.get("type") for name, spec in (result.spec.get("resources") or {}).items()},
+    }
+
+
+def _submit(caller: Caller, arguments: dict[str, Any], *, dry_run: bool) -> dict[str, Any]:
+    query = {"dry_run": dry_run, "team": arguments.get("team"), "comment": arguments.get("comment")}
+    body = str(arguments["spec"])
+    answer = call_api(
+        caller, "POST", "/api/applications", query=query, body=body, content_type=SPEC_MEDIA_TYPE
+    )
+    return dict(_ok(answer))
+
+
+def plan_id(plan: dict[str, Any]) -> str:
+    """A short digest of a plan: what it would change, against which current revision, for which team."""
+    text = json.dumps(plan, sort_keys=True, separators=(",", ":"), default=str)
+    return "plan-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def plan_spec(caller: Caller, arguments: dict[str, Any]) -> Any:
+    body = _submit(caller, arguments, dry_run=True)
+    return {"plan_id": plan_id(body["plan"]), "plan": body["plan"], "deployment": body.get("deployment")}
+
+
+def deploy_spec(caller: Caller, arguments: dict[str, Any]) -> Any:
+    # Confirm against a fresh dry run: a spec, team or current revision that changed since the plan
+    # yields another plan id, and nothing is deployed that the agent's user did not see planned.
+    planned = _submit(caller, arguments, dry_run=True)
+    current = plan_id(planned["plan"])
+    if arguments.get("confirm") != current:
+        raise ToolProblem(
+            409,
+            "Deploy only what was planned: call plan_spec with this spec, review the plan, then pass its "
+            "plan_id as confirm.",
+            [
+                {
+                    "path": "confirm",
+                    "message": "does not match the current plan of this spec (never planned, or the spec "
+                    "or the application changed since)",
+                    "code": "plan_mismatch",
+                }
+            ],
+        )
+    body = _submit(caller, arguments, dry_run=False)
+    return {
+        "created": body.get("created"),
+        "application": (body.get("application") or {}).get("name"),
+        "revision": (body.get("revision") or {}).get("number"),
+        "execution": body.get("execution"),
+        "plan": body.get("plan"),
+    }
+
+
+_SPEC = {
+    "spec": {
+        "type": "string",
+        "description": "The Score workload spec, YAML or JSON text (see resource innominatus://score/schema).",
+    }
+}
+_SUBMIT_EXCLUDE = frozenset({"dry_run", "comment"})
+
+
+def _tools() -> dict[str, Tool]:
+    wf = "/api/workflows/{id}"
+    entries = [
+        Tool("list_applications", "List applications", "Applications the caller's teams own.",
+             "GET", "/api/applications", _plain("list_applications")),
+        Tool("get_application", "Get an application",
+             "One application with its current revision and resources.",
+             "GET", "/api/applications/{name}", _plain("get_application")),
+        Tool("validate_spec", "Validate a Score spec",
+             "Check a Score spec offline (schema, placeholders, resource types); changes nothing.",
+             "POST", "/api/applications", validate_offline,
+             exclude=frozenset({"dry_run", "comment", "team"}), extra=_SPEC, extra_required=("spec",),
+             needs=VALIDATE_PERMISSION),
+        Tool("plan_spec", "Plan a deployment",
+             "Dry run of a submission: the plan (resource actions, next revision) and the manifest diff "
+             "against what is deployed. Returns plan_id, which deploy_spec needs as confirm.",
+             "POST", "/api/applications", plan_spec,
+             exclude=_SUBMIT_EXCLUDE, extra=_SPEC, extra_required=("spec",)),
+        Tool("deploy_spec", "Deploy a planned spec",
+             "Submit a Score spec and start its deploy workflow. Requires confirm = the plan_id that "
+             "plan_spec returned for the same spec; refused if the plan changed since.",
+             "POST", "/api/applications", deploy_spec, exclude=frozenset({"dry_run"}),
+             extra={**_SPEC, "confirm": {"type": "string", "description": "plan_id from plan_spec."},
+                    "comment": {"type": "string", "maxLength": 500, "description": "Revision comment."}},
+             extra_required=("spec", "confirm"), read_only=False),
+        Tool("list_workflows", "List workflow executions",
+             "Workflow executions, newest first; filter by app, status, workflow_name, since/until.",
+             "GET", "/api/workflows", _plain("list_workflows")),
+        Tool("get_workflow", "Workflow status and steps",
+             "One workflow execution: status, error, parameters, outputs and every step.",
+             "GET", wf, _plain("get_workflow")),
+        Tool("get_workflow_logs", "Workflow logs",
+             f"Log lines of an execution (at most {MAX_LOG_LINES} per call; continue with after=next_after).",
+             "GET", f"{wf}/logs", _logs,
+             overrides={"limit": {"maximum": MAX_LOG_LINES, "default": DEFAULT_LOG_LINES}}),
+        Tool("retry_workflow", "Retry a workflow", "Start a new run of a failed or cancelled execution.",
+             "POST", f"{wf}/retry", _plain("retry_workflow"), read_only=False),
+        Tool("cancel_workflow", "Cancel a workflow", "Cancel a pending, running or waiting execution.",
+             "POST", f"{wf}/cancel", _plain("cancel_workflow"), read_only=False),
+        Tool("approve_workflow", "Approve a gate", "Approve the waiting approval gate of an execution.",
+             "POST", f"{wf}/approve", _plain("approve_workflow"), read_only=False),
+        Tool("reject_workflow", "Reject a gate", "Reject the waiting approval gate of an execution.",
+             "POST", f"{wf}/reject", _plain("reject_workflow"), read_only=False),
+        Tool("list_golden_paths", "List golden paths",
+             "The golden paths, each with parameters_schema (JSON schema of its parameters).",
+             "GET", "/api/golden-paths", _golden_paths),
+        Tool("get_golden_path", "Get a golden path", "One golden path with its parameters_schema.",
+             "GET", "/api/golden-paths/{name}", _golden_path),
+        Tool("run_golden_path", "Run a golden path",
+             "Start a golden path with parameters (validated server-side; each problem names the parameter).",
+             "POST", "/api/golden-paths/{name}/execute", _plain("run_golden_path"), read_only=False),
+        Tool("list_resources", "List resources",
+             "Provisioned resources of the caller's applications; filter by app, type, state, provider.",
+             "GET", "/api/resources", _plain("list_resources")),
+        Tool("get_resource", "Get a resource", "One resource with its outputs (secrets masked) and state.",
+             "GET", "/api/resources/{id}", _plain("get_resource")),
+        Tool("list_providers", "List providers", "Loaded providers with their resource types and workflows.",
+             "GET", "/api/providers", _plain("list_providers")),
+        Tool("platform_stats", "Platform statistics", "Counts of applications, workflows and resources.",
+             "GET", "/api/stats", _plain("platform_stats")),
+        Tool("reload_providers", "Reload providers (admin)",
+             "Platform admins: reload provider definitions in every process.",
+             "POST", "/api/admin/providers/reload", _plain("reload_providers"), read_only=False),
+    ]
+    return {tool.name: tool for tool in entries}
+
+
+TOOLS: dict[str, Tool] = _tools()
