@@ -37,8 +37,8 @@ class McpHttp:
     def tools(self) -> list[str]:
         return [tool["name"] for tool in self.rpc("tools/list")["result"]["tools"]]
 
-    def call(self, name: str, **arguments: Any) -> dict[str, Any]:
-        body = self.rpc("tools/call", {"name": name, "arguments": arguments})
+    def call(self, tool: str, /, **arguments: Any) -> dict[str, Any]:
+        body = self.rpc("tools/call", {"name": tool, "arguments": arguments})
         assert "result" in body, body
         result: dict[str, Any] = body["result"]
         return result
