@@ -12,6 +12,8 @@ JSON-RPC framing, errors); this module only moves bytes between Django and the S
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
 import anyio
@@ -21,11 +23,14 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from innominatus.accounts import rbac
+from innominatus.accounts import audit, rbac
 from innominatus.mcp.dispatch import Caller
 from innominatus.mcp.server import build_server, current_caller
 
 _SERVER = build_server()
+# The SDK announces every per-request transport at INFO; in stateless mode that is one line per request.
+for _name in ("mcp.server.streamable_http_manager", "mcp.server.streamable_http"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 # Headers a proxy or Django owns; the rest of the SDK's answer is passed through.
 _HOP_BY_HOP = frozenset({"content-length", "connection", "transfer-encoding"})
 
@@ -104,12 +109,36 @@ class McpView(APIView):
             auth_method=getattr(request._request, "innominatus_auth", ""),
         )
         status, headers, content = async_to_sync(_serve)(caller, _scope(request, body), body)
+        self._audit_protocol_request(caller, body, status)
         response = HttpResponse(content, status=status)
         for name, value in headers:
             key = name.decode("latin-1")
             if key.lower() not in _HOP_BY_HOP:
                 response[key] = value.decode("latin-1")
         return response
+
+    @staticmethod
+    def _audit_protocol_request(caller: Caller, body: bytes, status: int) -> None:
+        """A POST that ran no tool (initialize, tools/list, resources/read …) is audited by its methods,
+        instead of the generic write the audit middleware would record for it."""
+        info = audit.current()
+        if info is None or info.recorded or caller.request is None or caller.request.method != "POST":
+            return
+        try:
+            message = json.loads(body)
+        except ValueError:
+            message = None
+        messages = message if isinstance(message, list) else [message]
+        methods = sorted({str(m.get("method")) for m in messages if isinstance(m, dict) and m.get("method")})
+        audit.record(
+            "mcp.request",
+            user=caller.user,
+            object_type="mcp",
+            object_id=",".join(methods)[:255],
+            summary={"methods": methods},
+            status_code=status,
+            auth_method=caller.auth_method,
+        )
 
     def post(self, request: Request) -> HttpResponse:
         return self._bridge(request)
