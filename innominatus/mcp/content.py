@@ -38,19 +38,34 @@ def _api(caller: Caller, path: str) -> Any:
 def list_resources(caller: Caller) -> list[ResourceInfo]:
     """The fixed resources and one documentation page per golden path the caller may read."""
     found = [
-        ResourceInfo(SCHEMA_URI, "score-schema", "Score schema", "The Score v1b1 JSON schema specs are "
-                     "validated against (plus the extension keys workflows: and environment:).",
-                     "application/schema+json"),
-        ResourceInfo(TYPES_URI, "resource-types", "Built-in resource types",
-                     "Resource types the built-in providers provision, with the outputs placeholders "
-                     "such as ${resources.db.host} can use.", "application/json"),
+        ResourceInfo(
+            SCHEMA_URI,
+            "score-schema",
+            "Score schema",
+            "The Score v1b1 JSON schema specs are "
+            "validated against (plus the extension keys workflows: and environment:).",
+            "application/schema+json",
+        ),
+        ResourceInfo(
+            TYPES_URI,
+            "resource-types",
+            "Built-in resource types",
+            "Resource types the built-in providers provision, with the outputs placeholders "
+            "such as ${resources.db.host} can use.",
+            "application/json",
+        ),
     ]
     answer = call_api(caller, "GET", "/api/golden-paths")
     if answer.ok:
         for path in answer.data:
             found.append(
-                ResourceInfo(f"{GOLDEN_PATH_PREFIX}{path['name']}", f"golden-path-{path['name']}",
-                             f"Golden path {path['name']}", path.get("description", ""), "text/markdown")
+                ResourceInfo(
+                    f"{GOLDEN_PATH_PREFIX}{path['name']}",
+                    f"golden-path-{path['name']}",
+                    f"Golden path {path['name']}",
+                    path.get("description", ""),
+                    "text/markdown",
+                )
             )
     return found
 
@@ -61,8 +76,11 @@ def _resource_types(caller: Caller) -> str:
     providers = _api(caller, "/api/providers")
     items = providers.get("results", providers) if isinstance(providers, dict) else providers
     builtin = [
-        {"provider": p["name"], "resource_types": p.get("resource_types", []),
-         "capabilities": p.get("capabilities", [])}
+        {
+            "provider": p["name"],
+            "resource_types": p.get("resource_types", []),
+            "capabilities": p.get("capabilities", []),
+        }
         for p in items
         if p.get("builtin")
     ]
@@ -75,15 +93,32 @@ def _golden_path_doc(caller: Caller, name: str) -> str:
 
     path = _api(caller, f"/api/golden-paths/{name}")
     lines = [f"# Golden path `{path['name']}`", "", path.get("description", ""), ""]
-    lines += [f"- category: {path.get('category', '')}", f"- workflow: {path.get('workflow', '')}",
-              f"- steps: {path.get('steps', '')}", f"- estimated duration: {path.get('estimated_duration', '')}",
-              f"- tags: {', '.join(path.get('tags', []))}", "", "## Parameters", ""]
+    lines += [
+        f"- category: {path.get('category', '')}",
+        f"- workflow: {path.get('workflow', '')}",
+        f"- steps: {path.get('steps', '')}",
+        f"- estimated duration: {path.get('estimated_duration', '')}",
+        f"- tags: {', '.join(path.get('tags', []))}",
+        "",
+        "## Parameters",
+        "",
+    ]
     for spec in path.get("parameters", []):
         flags = "required" if spec.get("required") else f"default {spec.get('default')!r}"
-        lines.append(f"- `{spec['name']}` ({spec.get('type', 'string')}, {flags}): {spec.get('description', '')}")
+        lines.append(
+            f"- `{spec['name']}` ({spec.get('type', 'string')}, {flags}): {spec.get('description', '')}"
+        )
     schema = json.dumps(parameters_schema(path.get("parameters", [])), indent=2)
-    lines += ["", "## Parameter schema", "", "```json", schema, "```", "",
-              f"Run it with the tool `run_golden_path` (name `{path['name']}`, parameters as above)."]
+    lines += [
+        "",
+        "## Parameter schema",
+        "",
+        "```json",
+        schema,
+        "```",
+        "",
+        f"Run it with the tool `run_golden_path` (name `{path['name']}`, parameters as above).",
+    ]
     return "\n".join(lines)
 
 
@@ -96,7 +131,7 @@ def read_resource(caller: Caller, uri: str) -> tuple[str, str]:
     if uri == TYPES_URI:
         return _resource_types(caller), "application/json"
     if uri.startswith(GOLDEN_PATH_PREFIX):
-        return _golden_path_doc(caller, uri[len(GOLDEN_PATH_PREFIX):]), "text/markdown"
+        return _golden_path_doc(caller, uri[len(GOLDEN_PATH_PREFIX) :]), "text/markdown"
     raise ToolProblem(404, f"No resource {uri!r}.", [{"path": "uri", "message": "unknown resource"}])
 
 
@@ -104,8 +139,10 @@ PROMPTS: dict[str, dict[str, Any]] = {
     "deploy-my-service": {
         "title": "Deploy my service",
         "description": "Validate, plan and deploy a Score spec, then follow its workflow to the end.",
-        "arguments": [("spec", "The Score spec (YAML) of the service, or a path the agent can read.", False),
-                      ("team", "The owning team, when the user belongs to several.", False)],
+        "arguments": [
+            ("spec", "The Score spec (YAML) of the service, or a path the agent can read.", False),
+            ("team", "The owning team, when the user belongs to several.", False),
+        ],
         "text": (
             "Deploy this service to innominatus.\n"
             "1. If no Score spec is given, write one (read resource innominatus://score/schema and "

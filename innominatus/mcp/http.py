@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import MutableMapping
 from typing import Any
 
 import anyio
@@ -58,7 +59,9 @@ def _scope(request: Request, body: bytes) -> dict[str, Any]:
     }
 
 
-async def _serve(caller: Caller, scope: dict[str, Any], body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+async def _serve(
+    caller: Caller, scope: dict[str, Any], body: bytes
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """Run one request through the SDK's stateless JSON-response transport and collect its answer."""
     current_caller.set(caller)
     answered = anyio.Event()
@@ -67,7 +70,7 @@ async def _serve(caller: Caller, scope: dict[str, Any], body: bytes) -> tuple[in
     headers: list[tuple[bytes, bytes]] = []
     chunks: list[bytes] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> MutableMapping[str, Any]:
         nonlocal received
         if not received:
             received = True
@@ -75,7 +78,7 @@ async def _serve(caller: Caller, scope: dict[str, Any], body: bytes) -> tuple[in
         await answered.wait()
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         nonlocal status, headers
         if message["type"] == "http.response.start":
             status = int(message["status"])

@@ -16,7 +16,9 @@ from workflows.redaction import REDACTED, redact_for_app
 logger = logging.getLogger(__name__)
 
 TOOL_CALLS = Counter(
-    "innominatus_mcp_tool_calls", "MCP tool calls by tool and outcome (ok, error, fault).", ["tool", "outcome"]
+    "innominatus_mcp_tool_calls",
+    "MCP tool calls by tool and outcome (ok, error, fault).",
+    ["tool", "outcome"],
 )
 TOOL_DURATION = Histogram(
     "innominatus_mcp_tool_duration_seconds",

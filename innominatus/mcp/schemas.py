@@ -22,7 +22,8 @@ def openapi_document() -> dict[str, Any]:
     """The API's OpenAPI document (generated once per process, like /api/schema/)."""
     from drf_spectacular.generators import SchemaGenerator
 
-    return SchemaGenerator().get_schema(request=None, public=True)  # type: ignore[no-any-return]
+    document: dict[str, Any] = SchemaGenerator().get_schema(request=None, public=True)
+    return document
 
 
 def _inline(node: Any, components: dict[str, Any], depth: int = 0) -> Any:
@@ -32,7 +33,10 @@ def _inline(node: Any, components: dict[str, Any], depth: int = 0) -> Any:
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
             target = components.get(ref.rsplit("/", 1)[-1], {})
-            merged = {**_inline(target, components, depth + 1), **{k: v for k, v in node.items() if k != "$ref"}}
+            merged = {
+                **_inline(target, components, depth + 1),
+                **{k: v for k, v in node.items() if k != "$ref"},
+            }
             return merged
         return {key: _inline(value, components, depth + 1) for key, value in node.items()}
     if isinstance(node, list):
@@ -58,26 +62,26 @@ def operation_input(
         name = parameter["name"]
         if name in _DROPPED_PARAMETERS or name in exclude or parameter["in"] not in ("path", "query"):
             continue
-        schema = _inline(copy.deepcopy(parameter.get("schema", {})), components)
+        property_schema = _inline(copy.deepcopy(parameter.get("schema", {})), components)
         if parameter.get("description"):
-            schema["description"] = parameter["description"]
-        properties[name] = schema
+            property_schema["description"] = parameter["description"]
+        properties[name] = property_schema
         places[name] = parameter["in"]
         if parameter.get("required"):
             required.append(name)
     content = op.get("requestBody", {}).get("content", {})
     if "application/json" in content:
         body = _inline(copy.deepcopy(content["application/json"].get("schema", {})), components)
-        for name, schema in body.get("properties", {}).items():
+        for name, field_schema in body.get("properties", {}).items():
             if name in exclude:
                 continue
-            properties[name] = schema
+            properties[name] = field_schema
             places[name] = "body"
         required.extend(n for n in body.get("required", []) if n not in exclude and n not in required)
-    schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    result: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
     if required:
-        schema["required"] = required
-    return schema, places
+        result["required"] = required
+    return result, places
 
 
 _TYPES = {

@@ -60,7 +60,9 @@ def _argument_problems(schema: dict[str, Any], arguments: dict[str, Any]) -> lis
 def error_result(problem: ToolProblem) -> types.CallToolResult:
     """A tool error the model can read and act on: the detail, then each problem's path and message."""
     lines = [problem.detail]
-    lines += [f"- {error.get('path') or '(document)'}: {error.get('message', '')}" for error in problem.errors]
+    lines += [
+        f"- {error.get('path') or '(document)'}: {error.get('message', '')}" for error in problem.errors
+    ]
     return types.CallToolResult(
         content=[types.TextContent(text="\n".join(lines))],
         structured_content=problem.as_dict(),
@@ -81,19 +83,39 @@ def run_tool(caller: Caller, name: str, arguments: dict[str, Any]) -> types.Call
             raise ToolProblem(400, "The arguments are invalid; see errors.", problems)
         data = tool.run(caller, arguments)
     except ToolProblem as problem:
-        record_call(caller, label, arguments, outcome="error", status=problem.status, detail=problem.detail,
-                    seconds=time.monotonic() - started)
+        record_call(
+            caller,
+            label,
+            arguments,
+            outcome="error",
+            status=problem.status,
+            detail=problem.detail,
+            seconds=time.monotonic() - started,
+        )
         return error_result(problem)
     except Exception:
         request_id = getattr(caller.request, "request_id", "") if caller.request is not None else ""
         logger.exception("MCP tool failed", extra={"tool": name, "request_id": request_id})
-        problem = ToolProblem(500, f"An unexpected error occurred; it has been logged (request id {request_id}).")
-        record_call(caller, label, arguments, outcome="fault", status=500, detail=problem.detail,
-                    seconds=time.monotonic() - started)
-        return error_result(problem)
-    record_call(caller, label, arguments, outcome="ok", status=200, data=data, seconds=time.monotonic() - started)
+        fault = ToolProblem(
+            500, f"An unexpected error occurred; it has been logged (request id {request_id})."
+        )
+        record_call(
+            caller,
+            label,
+            arguments,
+            outcome="fault",
+            status=500,
+            detail=fault.detail,
+            seconds=time.monotonic() - started,
+        )
+        return error_result(fault)
+    record_call(
+        caller, label, arguments, outcome="ok", status=200, data=data, seconds=time.monotonic() - started
+    )
     structured = data if isinstance(data, dict) else {"result": data}
-    return types.CallToolResult(content=[types.TextContent(text=_json_text(data))], structured_content=structured)
+    return types.CallToolResult(
+        content=[types.TextContent(text=_json_text(data))], structured_content=structured
+    )
 
 
 def list_tools_for(caller: Caller) -> list[types.Tool]:
@@ -130,7 +152,9 @@ async def _list_resources(ctx: Any, params: Any) -> types.ListResourcesResult:
     found = await sync_to_async(content.list_resources, thread_sensitive=True)(_caller())
     return types.ListResourcesResult(
         resources=[
-            types.Resource(uri=r.uri, name=r.name, title=r.title, description=r.description, mime_type=r.mime_type)
+            types.Resource(
+                uri=r.uri, name=r.name, title=r.title, description=r.description, mime_type=r.mime_type
+            )
             for r in found
         ]
     )
@@ -143,7 +167,9 @@ async def _read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> t
     except ToolProblem as problem:
         from mcp.shared.exceptions import MCPError
 
-        raise MCPError(code=types.INVALID_PARAMS, message=f"{problem.detail} (status {problem.status})") from None
+        raise MCPError(
+            code=types.INVALID_PARAMS, message=f"{problem.detail} (status {problem.status})"
+        ) from None
     return types.ReadResourceResult(contents=[types.TextResourceContents(uri=uri, mime_type=mime, text=text)])
 
 
@@ -153,7 +179,9 @@ async def _list_prompts(ctx: Any, params: Any) -> types.ListPromptsResult:
             name=name,
             title=prompt["title"],
             description=prompt["description"],
-            arguments=[types.PromptArgument(name=a, description=d, required=r) for a, d, r in prompt["arguments"]],
+            arguments=[
+                types.PromptArgument(name=a, description=d, required=r) for a, d, r in prompt["arguments"]
+            ],
         )
         for name, prompt in content.PROMPTS.items()
     ]

@@ -71,12 +71,12 @@ def _proxy_server(remote: Client) -> Server[Any]:
 async def serve(server_url: str, token: str) -> None:
     """Relay MCP between this process's stdin/stdout and the server's /mcp endpoint."""
     http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
-    async with http:
-        # No client-side cache: every answer reflects the server's current state and the user's rights.
-        async with Client(streamable_http_client(endpoint(server_url), http_client=http), cache=None) as remote:
-            server = _proxy_server(remote)
-            async with stdio_server() as (read_stream, write_stream):
-                await server.run(read_stream, write_stream, server.create_initialization_options())
+    # No client-side cache: every answer reflects the server's current state and the user's rights.
+    transport = streamable_http_client(endpoint(server_url), http_client=http)
+    async with http, Client(transport, cache=None) as remote:
+        server = _proxy_server(remote)
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
 
 
 def run_stdio(server_url: str, token: str) -> None:

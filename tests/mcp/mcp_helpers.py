@@ -23,7 +23,10 @@ class McpHttp:
     def post(self, payload: Any, **headers: str) -> Any:
         extra = {"HTTP_AUTHORIZATION": f"Bearer {self.key}"} if self.key else {}
         extra.update(
-            {"HTTP_ACCEPT": "application/json, text/event-stream", "HTTP_MCP_PROTOCOL_VERSION": PROTOCOL_VERSION}
+            {
+                "HTTP_ACCEPT": "application/json, text/event-stream",
+                "HTTP_MCP_PROTOCOL_VERSION": PROTOCOL_VERSION,
+            }
         )
         extra.update(headers)
         return self.client.post("/mcp", data=json.dumps(payload), content_type="application/json", **extra)

@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _calls(tool: str, outcome: str) -> float:
-    return REGISTRY.get_sample_value("innominatus_mcp_tool_calls_total", {"tool": tool, "outcome": outcome}) or 0
+    return (
+        REGISTRY.get_sample_value("innominatus_mcp_tool_calls_total", {"tool": tool, "outcome": outcome}) or 0
+    )
 
 
 def test_anonymous_and_bad_keys_are_refused_like_the_api() -> None:
@@ -80,9 +82,13 @@ def test_resources_and_prompts(make_user: Any) -> None:
     assert "innominatus://golden-paths/deploy-app" in uris
     schema = mcp.rpc("resources/read", {"uri": "innominatus://score/schema"})["result"]["contents"][0]
     assert '"containers"' in schema["text"]
-    types = mcp.rpc("resources/read", {"uri": "innominatus://resource-types"})["result"]["contents"][0]["text"]
+    types = mcp.rpc("resources/read", {"uri": "innominatus://resource-types"})["result"]["contents"][0][
+        "text"
+    ]
     assert '"postgres"' in types and "password" in types
-    doc = mcp.rpc("resources/read", {"uri": "innominatus://golden-paths/ephemeral-env"})["result"]["contents"][0]
+    doc = mcp.rpc("resources/read", {"uri": "innominatus://golden-paths/ephemeral-env"})["result"][
+        "contents"
+    ][0]
     assert "`ttl`" in doc["text"] and doc["mimeType"] == "text/markdown"
     prompts = {p["name"] for p in mcp.rpc("prompts/list")["result"]["prompts"]}
     assert prompts == {"deploy-my-service", "why-did-my-workflow-fail"}

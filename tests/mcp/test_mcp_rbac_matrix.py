@@ -15,15 +15,24 @@ from innominatus.accounts import rbac
 from innominatus.accounts.config import access_config
 from innominatus.mcp.tools import TOOLS
 from tests.mcp.mcp_helpers import McpHttp
-from workflows.engine.model import StepDefinition, WorkflowDefinition
 from tests.workflows.api.factories import make_application, make_execution, make_resource, make_step, score
+from workflows.engine.model import StepDefinition, WorkflowDefinition
 
 ROLES = ("platform-admin", "developer", "viewer")
 # Tools that address one object of a team: another team's object is hidden from non-admins.
 SCOPED = frozenset(
     {
-        "get_application", "plan_spec", "deploy_spec", "get_workflow", "get_workflow_logs", "retry_workflow",
-        "cancel_workflow", "approve_workflow", "reject_workflow", "run_golden_path", "get_resource",
+        "get_application",
+        "plan_spec",
+        "deploy_spec",
+        "get_workflow",
+        "get_workflow_logs",
+        "retry_workflow",
+        "cancel_workflow",
+        "approve_workflow",
+        "reject_workflow",
+        "run_golden_path",
+        "get_resource",
     }
 )
 # Submitting for another team's application or launching a path on it may answer 403 instead of 404.
@@ -87,7 +96,9 @@ def _arguments(tool: str, scope: str, world: World, mcp: McpHttp) -> dict[str, A
 def _expected(tool: str, role: str, scope: str) -> str:
     needed = TOOLS[tool].permission()
     assert needed is not None, f"{tool} has no permission decision"
-    if needed not in (rbac.PUBLIC, rbac.AUTHENTICATED) and not rbac.grants(access_config().roles[role], needed):
+    if needed not in (rbac.PUBLIC, rbac.AUTHENTICATED) and not rbac.grants(
+        access_config().roles[role], needed
+    ):
         return "403"
     if scope == "other" and tool in SCOPED and role != "platform-admin":
         return "hidden"

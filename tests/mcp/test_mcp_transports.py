@@ -43,12 +43,19 @@ def test_streamable_http_journey(server: tuple[str, str, FakeKube]) -> None:
     fake.exceed_deadline("broken-http", "team-a-broken-http")
 
     async def run() -> None:
-        async with create_mcp_http_client(headers={"Authorization": f"Bearer {key}"}) as http:
-            async with Client(streamable_http_client(f"{url}/mcp", http_client=http), cache=None) as client:
-                await journey(client, "hello-http", "broken-http")
+        http = create_mcp_http_client(headers={"Authorization": f"Bearer {key}"})
+        transport = streamable_http_client(f"{url}/mcp", http_client=http)
+        async with http, Client(transport, cache=None) as client:
+            await journey(client, "hello-http", "broken-http")
 
     anyio.run(run)
-    assert {"validate_spec", "plan_spec", "deploy_spec", "get_workflow", "run_golden_path"} <= _audited_tools()
+    assert {
+        "validate_spec",
+        "plan_spec",
+        "deploy_spec",
+        "get_workflow",
+        "run_golden_path",
+    } <= _audited_tools()
 
 
 def test_stdio_journey(server: tuple[str, str, FakeKube]) -> None:
@@ -75,6 +82,11 @@ def test_stdio_without_a_token_says_how_to_log_in() -> None:
     env = {k: v for k, v in os.environ.items() if k != "INNOMINATUS_TOKEN"}
     done = subprocess.run(
         [sys.executable, "-m", "innominatus.mcp.stdio", "--server", "http://127.0.0.1:9"],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode != 0 and "INNOMINATUS_TOKEN" in done.stderr
