@@ -10,13 +10,14 @@ already counted against the caller's limits.
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest, HttpResponse
-from django.test.client import RequestFactory
 from django.urls import Resolver404, resolve
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -64,6 +65,27 @@ def _meta(caller: Caller) -> dict[str, Any]:
         return {"HTTP_HOST": "localhost", "SERVER_NAME": "localhost", "SERVER_PORT": "80"}
     meta = caller.request.META
     return {key: meta[key] for key in _INHERITED_META if key in meta}
+
+
+def _request(
+    caller: Caller, method: str, path: str, query: str, body: bytes, content_type: str
+) -> WSGIRequest:
+    """A WSGI request as gunicorn would build it, for the inner call."""
+    environ = {
+        "wsgi.url_scheme": "http",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        **_meta(caller),
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)),
+    }
+    if body:
+        environ["CONTENT_TYPE"] = content_type
+    return WSGIRequest(environ)
 
 
 def _body_of(response: HttpResponse) -> Any:
@@ -123,13 +145,9 @@ def call_api(
     """Run the API view behind `method path` as the caller and return its answer."""
     params = {k: ("true" if v is True else "false" if v is False else v) for k, v in (query or {}).items()}
     params = {k: v for k, v in params.items() if v is not None and v != ""}
-    url = f"{path}?{urlencode(params, doseq=True)}" if params else path
-    factory = RequestFactory(**_meta(caller))
-    if body is None:
-        request = factory.generic(method, url)
-    else:
-        payload = body if isinstance(body, str | bytes) else json.dumps(body)
-        request = factory.generic(method, url, data=payload, content_type=content_type)
+    payload = b"" if body is None else body if isinstance(body, str | bytes) else json.dumps(body)
+    raw = payload.encode() if isinstance(payload, str) else payload
+    request = _request(caller, method.upper(), path, urlencode(params, doseq=True), raw, content_type)
     try:
         view, match = view_for(method, path)
     except Resolver404:

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 
@@ -118,7 +119,8 @@ def _forward(tool: Tool, caller: Caller, arguments: dict[str, Any]) -> Any:
     for name, value in arguments.items():
         place = tool.places.get(name, "query")
         if place == "path":
-            path = path.replace("{" + name + "}", str(value))
+            # Quoted: a value can never add a path segment and reach another endpoint.
+            path = path.replace("{" + name + "}", quote(str(value), safe=""))
         elif place == "body":
             body[name] = value
         else:

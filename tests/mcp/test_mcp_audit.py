@@ -94,3 +94,12 @@ def test_resources_and_prompts(make_user: Any) -> None:
     assert prompts == {"deploy-my-service", "why-did-my-workflow-fail"}
     prompt = mcp.rpc("prompts/get", {"name": "why-did-my-workflow-fail", "arguments": {"workflow": "wf-1"}})
     assert "wf-1" in prompt["result"]["messages"][0]["content"]["text"]
+
+
+def test_a_path_argument_cannot_reach_another_endpoint(make_user: Any) -> None:
+    dev = make_user("dev")
+    make_application(dev, "shop")
+    mcp = McpHttp(dev)
+    sneaky = mcp.call("get_application", name="shop/manifests")
+    assert sneaky["isError"] and sneaky["structuredContent"]["status"] == 404
+    assert not mcp.call("get_application", name="shop")["isError"]
