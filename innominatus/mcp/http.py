@@ -21,6 +21,8 @@ import anyio
 from asgiref.sync import async_to_sync
 from django.http import HttpResponse
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -94,13 +96,25 @@ async def _serve(
     return status, headers, b"".join(chunks)
 
 
+class _SdkNegotiation(BaseContentNegotiation):
+    """The SDK negotiates MCP's Accept rules itself; DRF only renders its own refusals (401, 429) as JSON."""
+
+    def select_parser(self, request: Request, parsers: Any) -> Any:
+        return None
+
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: str | None = None) -> Any:
+        renderer: BaseRenderer = renderers[0]
+        return renderer, renderer.media_type
+
+
 class McpView(APIView):
-    """POST /mcp: one MCP JSON-RPC exchange as the authenticated caller (GET/DELETE: the SDK's answer)."""
+    """POST /mcp: one MCP JSON-RPC exchange as the authenticated caller (GET and DELETE: 405)."""
 
     # Any signed-in user may speak MCP; each tool is then allowed or refused as its API endpoint is.
     required_permissions = {"*": rbac.AUTHENTICATED}
     # The body is read raw and handed to the SDK; DRF must not parse it.
     parser_classes: list[Any] = []
+    content_negotiation_class = _SdkNegotiation
     schema = None
 
     def _bridge(self, request: Request) -> HttpResponse:
@@ -147,7 +161,16 @@ class McpView(APIView):
         return self._bridge(request)
 
     def get(self, request: Request) -> HttpResponse:
-        return self._bridge(request)
+        # A stateless server offers no server-initiated stream; the spec's answer is 405. (Handing GET to
+        # the SDK would open an event stream that holds a synchronous worker until the client leaves.)
+        return _not_allowed("This server is stateless: it offers no event stream; POST JSON-RPC messages.")
 
     def delete(self, request: Request) -> HttpResponse:
-        return self._bridge(request)
+        return _not_allowed("This server is stateless: there is no session to terminate.")
+
+
+def _not_allowed(message: str) -> HttpResponse:
+    body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}
+    response = HttpResponse(json.dumps(body), status=405, content_type="application/json")
+    response["Allow"] = "POST"
+    return response

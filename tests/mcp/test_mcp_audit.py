@@ -103,3 +103,10 @@ def test_a_path_argument_cannot_reach_another_endpoint(make_user: Any) -> None:
     sneaky = mcp.call("get_application", name="shop/manifests")
     assert sneaky["isError"] and sneaky["structuredContent"]["status"] == 404
     assert not mcp.call("get_application", name="shop")["isError"]
+
+
+def test_get_and_delete_are_not_allowed_on_a_stateless_server(make_user: Any) -> None:
+    mcp = McpHttp(make_user("dev"))
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {mcp.key}"}
+    assert mcp.client.get("/mcp", HTTP_ACCEPT="text/event-stream", **auth).status_code == 405
+    assert mcp.client.delete("/mcp", **auth).status_code == 405
