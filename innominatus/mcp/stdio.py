@@ -16,12 +16,13 @@ import sys
 from typing import Any
 
 import anyio
+import httpx2
 import mcp_types as types
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
-from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared._httpx_utils import MCP_DEFAULT_SSE_READ_TIMEOUT, MCP_DEFAULT_TIMEOUT
 from mcp.shared.exceptions import MCPError
 
 SERVER_NAME = "innominatus"
@@ -68,9 +69,35 @@ def _proxy_server(remote: Client) -> Server[Any]:
     )
 
 
-async def serve(server_url: str, token: str) -> None:
+class _NotingTransport(httpx2.AsyncHTTPTransport):
+    """Keeps the status of refused requests: the SDK reports them only as "an error response"."""
+
+    def __init__(self, refusals: list[int]) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await super().handle_async_request(request)
+        if response.status_code >= 400:
+            self.refusals.append(response.status_code)
+        return response
+
+
+_HINTS = {
+    401: "the server refused the credentials: log in again (innominatus-ctl login) or set INNOMINATUS_TOKEN",
+    403: "the credentials are valid but may not use MCP",
+    404: "no MCP endpoint there: check the server URL",
+    429: "rate limited: try again shortly",
+}
+
+
+async def serve(server_url: str, token: str, refusals: list[int] | None = None) -> None:
     """Relay MCP between this process's stdin/stdout and the server's /mcp endpoint."""
-    http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+    http = httpx2.AsyncClient(
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=httpx2.Timeout(MCP_DEFAULT_TIMEOUT, read=MCP_DEFAULT_SSE_READ_TIMEOUT),
+        transport=_NotingTransport(refusals if refusals is not None else []),
+    )
     # No client-side cache: every answer reflects the server's current state and the user's rights.
     transport = streamable_http_client(endpoint(server_url), http_client=http)
     async with http, Client(transport, cache=None) as remote:
@@ -83,7 +110,25 @@ def run_stdio(server_url: str, token: str) -> None:
     """Serve MCP on stdin/stdout for a desktop agent, acting with `token` on the server at `server_url`."""
     if not token:
         raise SystemExit("no credentials: log in first (innominatus-ctl login) or set INNOMINATUS_TOKEN")
-    anyio.run(serve, server_url, token)
+    refusals: list[int] = []
+    try:
+        anyio.run(serve, server_url, token, refusals)
+    except Exception as exc:
+        # A desktop agent shows stderr to the user: one line that says what failed, not a traceback.
+        message = f"innominatus MCP relay to {endpoint(server_url)} failed: {_root_cause(exc)}"
+        if refusals:
+            status = refusals[-1]
+            message += f" (HTTP {status}: {_HINTS.get(status, 'see the server log')})"
+        raise SystemExit(message) from None
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost error of an exception group (anyio wraps task failures), as one line."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    if isinstance(exc, MCPError):
+        return exc.error.message
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def main(argv: list[str] | None = None) -> None:

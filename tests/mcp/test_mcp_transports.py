@@ -1,6 +1,7 @@
 """Both transports against a real gunicorn and a real worker, driven by the MCP SDK's own client."""
 
 import os
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 from innominatus.accounts import services
 from innominatus.accounts.models import AuditEvent
-from tests.e2e.conftest import ROOT, Processes
+from tests.e2e.conftest import ROOT, Processes, _answers, free_port, wait_until
 from tests.fakekube import FakeKube
 from tests.mcp.mcp_scenario import journey
 
@@ -29,9 +30,27 @@ def server(
     env = {"KUBECONFIG": str(fake_kubeconfig)}
     processes.worker("worker", workers=2, extra_env=env)
     processes.env.update(env)
-    url = processes.gunicorn(workers=2)
+    url = _gunicorn(processes)
     key = services.create_api_key(user=make_user("dev"), name="agent").raw_key
     return url, key, fake_kube
+
+
+def _gunicorn(processes: Processes) -> str:
+    """Like Processes.gunicorn, with a start-up allowance for a machine shared with other test runs."""
+    port = free_port()
+    processes.start(
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:innominatus.gunicorn_conf",
+        "innominatus.wsgi",
+        name=f"gunicorn-{port}",
+        extra_env={"PORT": str(port), "BIND_ADDRESS": "127.0.0.1", "GUNICORN_WORKERS": "2"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: _answers(url), timeout=120, what="gunicorn to answer")
+    return url
 
 
 def _audited_tools() -> set[str]:
@@ -75,10 +94,21 @@ def test_stdio_journey(server: tuple[str, str, FakeKube]) -> None:
     anyio.run(run)
     assert "deploy_spec" in _audited_tools()
 
+    refused = subprocess.run(
+        [sys.executable, "-m", "innominatus.mcp.stdio", "--server", url],
+        env={**parameters.env, "INNOMINATUS_TOKEN": "inn_revoked-or-wrong"},  # type: ignore[dict-item]
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "HTTP 401: the server refused the credentials" in refused.stderr, refused.stderr
 
-def test_stdio_without_a_token_says_how_to_log_in() -> None:
-    import subprocess
 
+def test_stdio_without_a_token_or_a_server_says_what_is_wrong() -> None:
     env = {k: v for k, v in os.environ.items() if k != "INNOMINATUS_TOKEN"}
     done = subprocess.run(
         [sys.executable, "-m", "innominatus.mcp.stdio", "--server", "http://127.0.0.1:9"],
@@ -90,3 +120,15 @@ def test_stdio_without_a_token_says_how_to_log_in() -> None:
         check=False,
     )
     assert done.returncode != 0 and "INNOMINATUS_TOKEN" in done.stderr
+    unreachable = subprocess.run(
+        [sys.executable, "-m", "innominatus.mcp.stdio", "--server", "http://127.0.0.1:9"],
+        env={**env, "INNOMINATUS_TOKEN": "inn_x"},
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert unreachable.returncode != 0 and "Traceback" not in unreachable.stderr
+    assert "http://127.0.0.1:9/mcp failed: ConnectError" in unreachable.stderr
