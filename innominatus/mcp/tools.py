@@ -8,57 +8,23 @@ each problem's path), which server.py turns into MCP tool errors.
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from django.conf import settings
-
 from innominatus.accounts import rbac
 from innominatus.mcp import schemas
-from innominatus.mcp.dispatch import ApiAnswer, Caller, call_api, required_permission
+from innominatus.mcp.dispatch import Caller, call_api, required_permission
+from innominatus.mcp.problems import ToolProblem, ok_data, problem_from
+from innominatus.mcp.specs import VALIDATE_PERMISSION, deploy_spec, plan_spec, validate_offline
+
+__all__ = ["TOOLS", "Tool", "ToolProblem", "problem_from"]
 
 # Log tails are bounded so one call cannot flood an agent's context window.
 MAX_LOG_LINES = 500
 DEFAULT_LOG_LINES = 200
 MAX_LOG_CHARS = 60_000
-SPEC_MEDIA_TYPE = "application/yaml"
-# Validation reads nothing and writes nothing: whoever may read specs may check one.
-VALIDATE_PERMISSION = "specs:read"
-
-
-class ToolProblem(Exception):
-    """A refused tool call: the API's problem (status, detail, errors with paths)."""
-
-    def __init__(self, status: int, detail: str, errors: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.errors = errors or []
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "detail": self.detail, "errors": self.errors}
-
-
-def problem_from(answer: ApiAnswer) -> ToolProblem:
-    """The API's problem+json answer as a ToolProblem (path and message of every problem)."""
-    body = answer.data if isinstance(answer.data, dict) else {}
-    detail = str(body.get("detail") or body.get("title") or f"The API answered {answer.status}.")
-    errors = [
-        {k: v for k, v in error.items() if k in ("path", "message", "code", "suggestion", "choices")}
-        for error in body.get("errors", []) or []
-        if isinstance(error, dict)
-    ]
-    return ToolProblem(answer.status, detail, errors)
-
-
-def _ok(answer: ApiAnswer) -> Any:
-    if not answer.ok:
-        raise problem_from(answer)
-    return answer.data
 
 
 @dataclass(frozen=True)
@@ -126,7 +92,7 @@ def _forward(tool: Tool, caller: Caller, arguments: dict[str, Any]) -> Any:
         else:
             query[name] = value
     has_body = tool.method in ("POST", "PUT", "PATCH")
-    return _ok(call_api(caller, tool.method, path, query=query, body=body if has_body else None))
+    return ok_data(call_api(caller, tool.method, path, query=query, body=body if has_body else None))
 
 
 def _plain(tool_name: str) -> Callable[[Caller, dict[str, Any]], Any]:
@@ -165,87 +131,6 @@ def _logs(caller: Caller, arguments: dict[str, Any]) -> Any:
         page["lines"] = kept
         page["next_after"] = kept[-1]["id"] if kept else arguments.get("after", 0)
     return page
-
-
-def validate_offline(caller: Caller, arguments: dict[str, Any]) -> Any:
-    """Parse and validate a Score spec exactly as submission does, without touching any state."""
-    import functools as ft
-
-    from workflows.providers.policies import image_allowed, tenancy_policy
-    from workflows.providers.registry import current_registry
-    from workflows.score import ScoreValidationError, ingest
-
-    if not TOOLS["validate_spec"].allowed(caller.user):
-        raise ToolProblem(403, f"Your role does not grant {VALIDATE_PERMISSION}.")
-    try:
-        result = ingest(
-            str(arguments["spec"]),
-            content_type=SPEC_MEDIA_TYPE,
-            max_bytes=settings.SCORE_MAX_BYTES,
-            max_depth=settings.INPUT_MAX_DEPTH,
-            max_resources=settings.SCORE_MAX_RESOURCES,
-            max_containers=settings.SCORE_MAX_CONTAINERS,
-            known_types=current_registry().known_types(),
-            image_allowed=ft.partial(image_allowed, patterns=tenancy_policy().allowed_images),
-        )
-    except ScoreValidationError as exc:
-        errors = exc.as_list()
-        raise ToolProblem(400, f"The Score spec is invalid: {len(errors)} problem(s).", errors) from None
-    return {
-        "valid": True,
-        "application": result.spec["metadata"]["name"],
-        "containers": sorted(result.spec.get("containers", {})),
-        "resources": {name: spec.get("type") for name, spec in (result.spec.get("resources") or {}).items()},
-    }
-
-
-def _submit(caller: Caller, arguments: dict[str, Any], *, dry_run: bool) -> dict[str, Any]:
-    query = {"dry_run": dry_run, "team": arguments.get("team"), "comment": arguments.get("comment")}
-    body = str(arguments["spec"])
-    answer = call_api(
-        caller, "POST", "/api/applications", query=query, body=body, content_type=SPEC_MEDIA_TYPE
-    )
-    return dict(_ok(answer))
-
-
-def plan_id(plan: dict[str, Any]) -> str:
-    """A short digest of a plan: what it would change, against which current revision, for which team."""
-    text = json.dumps(plan, sort_keys=True, separators=(",", ":"), default=str)
-    return "plan-" + hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def plan_spec(caller: Caller, arguments: dict[str, Any]) -> Any:
-    body = _submit(caller, arguments, dry_run=True)
-    return {"plan_id": plan_id(body["plan"]), "plan": body["plan"], "deployment": body.get("deployment")}
-
-
-def deploy_spec(caller: Caller, arguments: dict[str, Any]) -> Any:
-    # Confirm against a fresh dry run: a spec, team or current revision that changed since the plan
-    # yields another plan id, and nothing is deployed that the agent's user did not see planned.
-    planned = _submit(caller, arguments, dry_run=True)
-    current = plan_id(planned["plan"])
-    if arguments.get("confirm") != current:
-        raise ToolProblem(
-            409,
-            "Deploy only what was planned: call plan_spec with this spec, review the plan, then pass its "
-            "plan_id as confirm.",
-            [
-                {
-                    "path": "confirm",
-                    "message": "does not match the current plan of this spec (never planned, or the spec "
-                    "or the application changed since)",
-                    "code": "plan_mismatch",
-                }
-            ],
-        )
-    body = _submit(caller, arguments, dry_run=False)
-    return {
-        "created": body.get("created"),
-        "application": (body.get("application") or {}).get("name"),
-        "revision": (body.get("revision") or {}).get("number"),
-        "execution": body.get("execution"),
-        "plan": body.get("plan"),
-    }
 
 
 _SPEC = {
