@@ -19,6 +19,8 @@ urlpatterns = [
     path("", include("innominatus.accounts.urls")),
     path("", include("portal.urls")),
     path("api/", include("ops.api.urls")),
+    # The MCP server for AI agents (Streamable HTTP); same authentication, throttles and audit as the API.
+    path("", include("innominatus.mcp.urls")),
     # /health, /ready and /metrics: unauthenticated probes on the main port.
     path("", include("ops.urls")),
 ]
