@@ -18,6 +18,7 @@ from innominatus.cli.commands import (
     auth,
     deploy,
     goldenpaths,
+    mcp,
     misc,
     offline,
     providers,
@@ -82,7 +83,7 @@ def cli(ctx: click.Context, server: str | None, output: str | None) -> None:
         ctx.obj["output"] = output
 
 
-for module in (auth, deploy, apps, workflows, goldenpaths, resources, providers, misc, offline):
+for module in (auth, deploy, apps, workflows, goldenpaths, resources, providers, misc, offline, mcp):
     module.register(cli)
 
 

@@ -82,7 +82,8 @@ def test_stdio_journey(server: tuple[str, str, FakeKube]) -> None:
     fake.exceed_deadline("broken-stdio", "team-a-broken-stdio")
     parameters = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "innominatus.mcp.stdio", "--server", url],
+        # The product path a desktop agent configures: `innominatus-ctl mcp` with the user's credentials.
+        args=["-m", "innominatus.cli", "--server", url, "mcp"],
         env={"INNOMINATUS_TOKEN": key, "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)},
         cwd=str(ROOT),
     )
@@ -95,7 +96,7 @@ def test_stdio_journey(server: tuple[str, str, FakeKube]) -> None:
     assert "deploy_spec" in _audited_tools()
 
     refused = subprocess.run(
-        [sys.executable, "-m", "innominatus.mcp.stdio", "--server", url],
+        [sys.executable, "-m", "innominatus.cli", "--server", url, "mcp"],
         env={**parameters.env, "INNOMINATUS_TOKEN": "inn_revoked-or-wrong"},  # type: ignore[dict-item]
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
