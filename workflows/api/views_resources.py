@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from innominatus.accounts.access import team_filter
+from innominatus.pagination import KeysetPagination
 from workflows.api.errors import problems
 from workflows.api.filters import ResourceFilter
 from workflows.api.serializers import ResourceDetailSerializer, ResourceSerializer, StatsSerializer
@@ -43,6 +44,7 @@ class ResourceViewSet(viewsets.ReadOnlyModelViewSet[ResourceInstance]):
     lookup_value_regex = r"[0-9]+"
     ordering_fields = ["app_name", "resource_name", "resource_type", "state", "created_at", "updated_at"]
     ordering = ["app_name", "resource_name", "id"]
+    pagination_class = KeysetPagination
 
     def get_queryset(self) -> QuerySet[ResourceInstance]:
         queryset = ResourceInstance.objects.filter(team_filter(self.request.user, "application__team")).defer(
