@@ -17,14 +17,14 @@ from innominatus.pagination import KeysetPagination
 from workflows.api.errors import problems
 from workflows.api.filters import ResourceFilter
 from workflows.api.serializers import ResourceDetailSerializer, ResourceSerializer, StatsSerializer
-from workflows.choices import ExecutionStatus, ResourceState, StepStatus
+from workflows.choices import ResourceState, StepStatus
 from workflows.models import (
     Application,
     ResourceInstance,
     ResourceStateTransition,
     StepExecution,
-    WorkflowExecution,
 )
+from workflows.services.counts import execution_counts
 
 
 @extend_schema(tags=["resources"])
@@ -75,9 +75,7 @@ class StatsView(APIView):
     )
     def get(self, request: Request) -> Response:
         user = request.user
-        executions = _by(
-            WorkflowExecution.objects.filter(team_filter(user)), "status", ExecutionStatus.choices
-        )
+        executions = execution_counts(user)
         resources = _by(
             ResourceInstance.objects.filter(team_filter(user, "application__team")),
             "state",

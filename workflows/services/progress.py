@@ -17,8 +17,8 @@ from workflows.choices import STEP_TERMINAL_STATUSES
 from workflows.models import DeploymentRevision, StepExecution, WorkflowExecution
 
 
-def decorate(executions: Iterable[WorkflowExecution]) -> list[WorkflowExecution]:
-    """Set steps_total, steps_finished (also as steps_done) and revision_number on each execution."""
+def decorate(executions: Iterable[WorkflowExecution], *, revisions: bool = True) -> list[WorkflowExecution]:
+    """Set steps_total, steps_finished (also as steps_done) and (unless not wanted) revision_number."""
     rows = list(executions)
     ids = [row.pk for row in rows]
     counts: dict[str, tuple[int, int]] = {}
@@ -32,7 +32,7 @@ def decorate(executions: Iterable[WorkflowExecution]) -> list[WorkflowExecution]
         counts = {row["execution_id"]: (row["total"], row["finished"]) for row in grouped}
     revision_ids = {row.revision_id for row in rows if row.revision_id is not None}
     numbers: dict[int, int] = {}
-    if revision_ids:
+    if revision_ids and revisions:
         numbers = dict(DeploymentRevision.objects.filter(pk__in=revision_ids).values_list("pk", "number"))
     for row in rows:
         total, finished = counts.get(row.pk, (0, 0))
