@@ -64,20 +64,25 @@ class CursorError(ValueError):
 def keys_for(model: type[Model], ordering: list[str]) -> list[Key]:
     """The sort keys of `ordering` (model field names, `-` for descending), the primary key appended."""
     keys: list[Key] = []
-    pk_name = model._meta.pk.name if model._meta.pk is not None else "id"
+    pk = model._meta.pk
+    assert pk is not None
     for item in ordering:
         if not isinstance(item, str):
             raise TypeError(f"Keyset pagination needs field names in the ordering, got {item!r}.")
         descending = item.startswith("-")
         name = item.lstrip("-")
-        field = model._meta.get_field("pk" if name == "pk" else name)
-        if not getattr(field, "concrete", False) or (field.is_relation and not field.many_to_one):
+        field = pk if name == "pk" else model._meta.get_field(name)
+        if (
+            not isinstance(field, Field)
+            or not field.concrete
+            or (field.is_relation and not field.many_to_one)
+        ):
             raise TypeError(f"Keyset pagination needs concrete columns, {name!r} is not one.")
-        keys.append(Key(field, descending))  # type: ignore[arg-type]
-        if field.primary_key or name == "pk" or name == pk_name:
+        keys.append(Key(field, descending))
+        if field.primary_key:
             return keys
     last_descending = keys[-1].descending if keys else False
-    keys.append(Key(model._meta.pk, last_descending))  # type: ignore[arg-type]
+    keys.append(Key(pk, last_descending))
     return keys
 
 

@@ -101,6 +101,7 @@ class KeysetPagination(StandardPagination):
         return rows
 
     def _link(self, row: Any, reverse: bool) -> str:
+        assert self.request is not None
         url = self.request.build_absolute_uri()
         token = keyset.encode(self.keys, keyset.values_of(self.keys, row), reverse)
         return replace_query_param(url, self.cursor_query_param, token)
@@ -111,6 +112,7 @@ class KeysetPagination(StandardPagination):
     def get_previous_link(self) -> str | None:
         if not self.has_previous:
             return None
+        assert self.request is not None
         if not self.rows:  # a cursor past the end: the previous page is the last one
             return remove_query_param(self.request.build_absolute_uri(), self.cursor_query_param)
         return self._link(self.rows[0], True)
@@ -186,7 +188,7 @@ def estimate_rows(queryset: Any) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-class EstimatedCountPaginator(DjangoPaginator):  # type: ignore[type-arg]
+class EstimatedCountPaginator(DjangoPaginator):
     """A Django Paginator (admin changelists) whose count never scans more than `cap` rows.
 
     Up to the cap the count is exact; above it, the planner's estimate (PostgreSQL) of the filtered
@@ -198,7 +200,7 @@ class EstimatedCountPaginator(DjangoPaginator):  # type: ignore[type-arg]
 
     @cached_property
     def count(self) -> int:
-        plain = self.object_list.order_by().values("pk")
+        plain = self.object_list.order_by().values("pk")  # type: ignore[attr-defined]
         capped = int(plain[: self.cap + 1].count())
         if capped <= self.cap:
             return capped

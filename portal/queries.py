@@ -38,7 +38,7 @@ def decorated(executions: QuerySet[WorkflowExecution]) -> QuerySet[WorkflowExecu
     return executions.select_related("triggered_by").defer("definition", "variables", "outputs")
 
 
-class CappedPaginator(Paginator):  # type: ignore[type-arg]
+class CappedPaginator(Paginator):
     """A Paginator whose count stops at `cap` rows: paging through history never counts all of it.
 
     Up to the cap the count is exact; above it `capped` is true, the page shows "of N+" and the pages
@@ -49,7 +49,7 @@ class CappedPaginator(Paginator):  # type: ignore[type-arg]
 
     @cached_property
     def count(self) -> int:
-        plain = self.object_list.order_by().values("pk")
+        plain = self.object_list.order_by().values("pk")  # type: ignore[attr-defined]
         return int(plain[: self.cap + 1].count())
 
     @property

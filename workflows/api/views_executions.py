@@ -70,7 +70,7 @@ class ExecutionViewSet(ExecutionActionsMixin, viewsets.ReadOnlyModelViewSet[Work
             )
         return queryset
 
-    def paginate_queryset(self, queryset: Any) -> list[WorkflowExecution] | None:
+    def paginate_queryset(self, queryset: Any) -> list[Any] | None:
         page = super().paginate_queryset(queryset)
         return progress.decorate(page) if page is not None else None
 

@@ -29,7 +29,7 @@ def execution_counts(user: Any) -> dict[str, int]:
         rows = ExecutionStatusCount.objects.all()
         if not is_platform_admin(user):
             rows = rows.filter(team_key__in=visible_teams(user).values("pk"))
-        pairs = rows.order_by().values_list("status").annotate(total=Sum("n"))
+        pairs: Any = rows.order_by().values_list("status").annotate(total=Sum("n"))
     else:
         pairs = (
             WorkflowExecution.objects.filter(team_filter(user))
