@@ -246,6 +246,7 @@ def run_size(args: argparse.Namespace, server: dict[str, str], executions: int) 
         some_id = "wf-" + format(executions // 2, "x").rjust(12, "0")
         deep_pages = args.deep_pages
         endpoints: list[tuple[str, str, dict[str, str]]] = [
+            ("/health (baseline: no database)", "/health", {}),
             ("API  workflows, first page (admin)", "/api/workflows", admin),
             ("API  workflows, first page (developer)", "/api/workflows", dev),
             (
@@ -278,9 +279,10 @@ def run_size(args: argparse.Namespace, server: dict[str, str], executions: int) 
             ("admin step logs", "/admin/workflows/steplog/", browser),
             ("admin audit events", "/admin/accounts/auditevent/", browser),
         ]
-        print(f"gunicorn, 2 workers; {args.requests} sequential requests per endpoint after 10 warm-ups")
+        warmups = min(10, args.requests)
+        print(f"gunicorn, 2 workers; {args.requests} sequential requests per endpoint after {warmups} warm-ups")
         for name, path, headers in endpoints:
-            for _ in range(10):
+            for _ in range(warmups):
                 get(base + path, headers)
             samples: list[float] = []
             statuses: set[int] = set()
