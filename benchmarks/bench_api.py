@@ -280,7 +280,9 @@ def run_size(args: argparse.Namespace, server: dict[str, str], executions: int) 
             ("admin audit events", "/admin/accounts/auditevent/", browser),
         ]
         warmups = min(10, args.requests)
-        print(f"gunicorn, 2 workers; {args.requests} sequential requests per endpoint after {warmups} warm-ups")
+        print(
+            f"gunicorn, 2 workers; {args.requests} sequential requests per endpoint after {warmups} warm-ups"
+        )
         for name, path, headers in endpoints:
             for _ in range(warmups):
                 get(base + path, headers)
