@@ -389,6 +389,11 @@ CONTENT_SECURITY_POLICY = env.str(
 # Writes audited after they are answered: API, admin and portal alike.
 AUDIT_PATH_PREFIXES = ("/",)
 API_KEY_DEFAULT_EXPIRY_DAYS = env.int("API_KEY_DEFAULT_EXPIRY_DAYS", 90, minimum=1, maximum=365)
+# Where request-rate counters live: cache (shared Redis; the default with REDIS_URL), database (an
+# UNLOGGED PostgreSQL table; the default otherwise). See innominatus/accounts/throttling.py.
+THROTTLE_STORE = env.choice("THROTTLE_STORE", "auto", {"auto", "cache", "database"})
+if THROTTLE_STORE == "cache" and not REDIS_URL:
+    raise ImproperlyConfigured("THROTTLE_STORE=cache needs REDIS_URL: every worker must share the counters.")
 RATE_LIMITS = {
     "user": env.rate("RATE_LIMIT_USER", "1200/min"),
     "anon": env.rate("RATE_LIMIT_ANON", "120/min"),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from innominatus.accounts.models import RateCounter
+from innominatus.accounts.models import RateCounter, RateHit
 
 MAX_NAME_LENGTH = 255
 # One new window in this many also deletes the ended ones, so the table stays as small as the traffic.
@@ -20,14 +20,18 @@ PURGE_ONE_IN = 200
 # A window that has ended starts again at 1. A sliding window moves its end with every hit (lock-out
 # counters: failures count until the window passes without one); a fixed one opens with the first hit.
 _UPSERT = """
-INSERT INTO rate_limit_counters (name, count, window_ends, last_hit) VALUES (%s, 1, %s, %s)
+INSERT INTO {table} (name, count, window_ends, last_hit) VALUES (%s, 1, %s, %s)
 ON CONFLICT (name) DO UPDATE SET
-    count = CASE WHEN rate_limit_counters.window_ends <= %s THEN 1 ELSE rate_limit_counters.count + 1 END,
-    window_ends = CASE WHEN %s OR rate_limit_counters.window_ends <= %s
-        THEN excluded.window_ends ELSE rate_limit_counters.window_ends END,
+    count = CASE WHEN {table}.window_ends <= %s THEN 1 ELSE {table}.count + 1 END,
+    window_ends = CASE WHEN %s OR {table}.window_ends <= %s
+        THEN excluded.window_ends ELSE {table}.window_ends END,
     last_hit = excluded.last_hit
 RETURNING count, window_ends, last_hit
 """
+# Lock-out counters must survive a database crash; request-rate counters (throttles) need not, and
+# live in an UNLOGGED table on PostgreSQL (innominatus.accounts.models.counter.RateHit).
+DURABLE = RateCounter
+EPHEMERAL = RateHit
 
 
 @dataclass(frozen=True)
@@ -43,16 +47,25 @@ def _name(key: str) -> str:
     return key[:MAX_NAME_LENGTH]
 
 
-def hit(key: str, window_seconds: float, *, sliding: bool = False, now: float | None = None) -> Count:
-    """Count one hit of `key` and return the count including it."""
+def hit(
+    key: str,
+    window_seconds: float,
+    *,
+    sliding: bool = False,
+    now: float | None = None,
+    store: type[RateCounter] | type[RateHit] = DURABLE,
+) -> Count:
+    """Count one hit of `key` (in `store`: DURABLE or EPHEMERAL) and return the count including it."""
     moment = time.time() if now is None else now
     ends = moment + window_seconds
     # One statement in autocommit: the row lock lasts only as long as the statement.
     with connection.cursor() as cursor:
-        cursor.execute(_UPSERT, [_name(key), ends, moment, moment, sliding, moment])
+        cursor.execute(
+            _UPSERT.format(table=store._meta.db_table), [_name(key), ends, moment, moment, sliding, moment]
+        )
         count, window_ends, last_hit = cursor.fetchone()
     if count == 1 and secrets.randbelow(PURGE_ONE_IN) == 0:
-        purge_expired(now=moment)
+        purge_expired(now=moment, store=store)
     return Count(count=int(count), window_ends=float(window_ends), last_hit=float(last_hit))
 
 
@@ -74,8 +87,11 @@ def forget(key: str) -> None:
     RateCounter.objects.filter(name=_name(key)).delete()
 
 
-def purge_expired(*, now: float | None = None) -> int:
-    """Delete counters whose window has ended; returns how many."""
+def purge_expired(*, now: float | None = None, store: type[RateCounter] | type[RateHit] | None = None) -> int:
+    """Delete counters whose window has ended (in one store, or both); returns how many."""
     moment = time.time() if now is None else now
-    deleted, _ = RateCounter.objects.filter(window_ends__lte=moment).delete()
+    deleted = 0
+    for model in (store,) if store is not None else (DURABLE, EPHEMERAL):
+        # One DELETE statement, no rows loaded: .delete() would fetch them first for signals.
+        deleted += model.objects.filter(window_ends__lte=moment)._raw_delete(model.objects.db)
     return deleted

@@ -1,9 +1,16 @@
-"""Rate limits per user and per client address, counted atomically in the database.
+"""Rate limits per user and per client address, counted atomically where every worker sees them.
 
-Every gunicorn worker and every replica increments the same counter with one SQL upsert
-(innominatus.accounts.counters), so a limit of N per period lets at most N requests through in a
-window however many arrive at once. A window opens with the first request of a caller and lasts
-the period; the answer after the limit is 429 with Retry-After until the window ends.
+Every gunicorn worker and every replica increments the same counter, so a limit of N per period lets
+at most N requests through in a window however many arrive at once; the answer after the limit is 429
+with Retry-After until the window ends. Where the counters live is THROTTLE_STORE:
+
+- `cache` (the default when REDIS_URL is set): Redis INCR on a key per caller and window; windows are
+  aligned to multiples of the period. No database statement at all.
+- `database` (the default otherwise): one SQL upsert (innominatus.accounts.counters) into an UNLOGGED
+  table on PostgreSQL: no WAL record and no WAL flush per request, lost only if the database server
+  crashes. A window opens with the first request of a caller and lasts the period.
+
+Login lock-out counters always stay in the (logged) database table, see innominatus.accounts.lockout.
 """
 
 import math
@@ -12,6 +19,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
@@ -45,7 +53,7 @@ class _CounterThrottle(BaseThrottle, ABC):
         if rate is None or ident is None:
             return True
         limit, period = parse_rate(rate)
-        counted = counters.hit(f"throttle:{self.scope}:{ident}", period)
+        counted = _hit(f"throttle:{self.scope}:{ident}", period)
         if counted.count <= limit:
             return True
         self.retry_after = max(1.0, counted.window_ends - time.time())
@@ -53,6 +61,30 @@ class _CounterThrottle(BaseThrottle, ABC):
 
     def wait(self) -> float | None:
         return math.ceil(self.retry_after) if self.retry_after is not None else None
+
+
+def store() -> str:
+    """Where throttle counters live: "cache" (shared Redis) or "database" (see the module doc)."""
+    choice = str(getattr(settings, "THROTTLE_STORE", "auto"))
+    if choice == "auto":
+        return "cache" if getattr(settings, "REDIS_URL", "") else "database"
+    return choice
+
+
+def _hit(key: str, period: int) -> counters.Count:
+    if store() == "database":
+        return counters.hit(key, period, store=counters.EPHEMERAL)
+    now = time.time()
+    window = int(now // period)
+    name = f"{key}:{window}"
+    # add() is SET NX: only the first request of a window creates the key; INCR is atomic in Redis.
+    cache.add(name, 0, timeout=period + 1)
+    try:
+        count = cache.incr(name)
+    except ValueError:  # evicted between the two calls: this hit opens the window again
+        cache.add(name, 1, timeout=period + 1)
+        count = 1
+    return counters.Count(count=int(count), window_ends=float((window + 1) * period), last_hit=now)
 
 
 def _address(request: Request) -> str:

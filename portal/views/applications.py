@@ -15,9 +15,9 @@ from innominatus.problems import ProblemError
 from portal.diffview import side_by_side
 from portal.highlight import highlight_lines
 from portal.permissions import requires
-from portal.queries import paginate, visible_applications, with_progress
+from portal.queries import decorated, paginate, visible_applications
 from workflows.models import Application, DeploymentRevision, ManifestSet, WorkflowExecution
-from workflows.services import diff_revisions
+from workflows.services import diff_revisions, progress
 from workflows.services.deployments import rollback_application
 from workflows.services.diffing import canonical_yaml, revision_document
 
@@ -71,7 +71,7 @@ def application_detail(request: HttpRequest, name: str) -> HttpResponse:
     revision = application.current_revision
     revisions = application.revisions.select_related("created_by").order_by("-number")
     resources = application.resources.order_by("resource_name", "id")
-    recent = with_progress(WorkflowExecution.objects.filter(application=application)).order_by(
+    recent = decorated(WorkflowExecution.objects.filter(application=application)).order_by(
         "-created_at", "-id"
     )
     manifest_set = (
@@ -86,7 +86,7 @@ def application_detail(request: HttpRequest, name: str) -> HttpResponse:
         "revision": revision,
         "spec_lines": highlight_lines(spec_text(revision)) if revision is not None else [],
         "resources": resources,
-        "recent": recent[:RECENT_WORKFLOWS],
+        "recent": progress.decorate(recent[:RECENT_WORKFLOWS], revisions=False),
         "revisions": paginate(request, revisions, per_page=REVISIONS_PER_PAGE),
         "latest_number": revision.number if revision is not None else None,
     }

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from portal.forms import ExecutionFilterForm
 from portal.graph import render_gantt, render_step_graph
 from portal.permissions import may, requires
-from portal.queries import paginate, visible_executions, with_progress
+from portal.queries import paginate_executions, visible_executions
 from workflows.choices import EXECUTION_TERMINAL_STATUSES, STEP_TERMINAL_STATUSES, ExecutionStatus, StepStatus
 from workflows.models import StepExecution, StepLog, WorkflowExecution
 
@@ -30,7 +30,7 @@ ENGINE_PANEL = "engine"
 def execution_list(request: HttpRequest) -> HttpResponse:
     """Executions of the user's teams, newest first, filtered by application, workflow, status and time."""
     form = ExecutionFilterForm(request.GET or None)
-    executions = with_progress(visible_executions(request.user)).order_by("-created_at", "-id")
+    executions = visible_executions(request.user).order_by("-created_at", "-id")
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         if data.get("app"):
@@ -43,7 +43,9 @@ def execution_list(request: HttpRequest) -> HttpResponse:
         if since is not None:
             executions = executions.filter(created_at__gte=since)
     return render(
-        request, "portal/executions/list.html", {"form": form, "page": paginate(request, executions)}
+        request,
+        "portal/executions/list.html",
+        {"form": form, "page": paginate_executions(request, executions)},
     )
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from innominatus.pagination import EstimatedCountPaginator
 from workflows.admin.base import (
     ReadOnlyAdminMixin,
     ReadOnlyInline,
@@ -19,6 +22,17 @@ from workflows.choices import STEP_TERMINAL_STATUSES
 from workflows.models import StepExecution, StepLog, WorkflowExecution
 
 _EXECUTION_DOCUMENTS = ("definition", "parameters", "variables", "outputs")
+
+
+def _count(rows: QuerySet[Any]) -> Subquery:
+    """COUNT(*) of `rows` as a correlated subquery: evaluated for the page's rows only, after the LIMIT."""
+    # A Func, not Count: an aggregate would make Django group the outer query by every column.
+    counted = rows.order_by().annotate(n=Func(F("pk"), function="COUNT", output_field=IntegerField()))
+    return Subquery(counted.values("n"), output_field=IntegerField())
+
+
+def _log_count() -> Subquery:
+    return _count(StepLog.objects.filter(step_id=OuterRef("pk")))
 
 
 def _log_link(step: StepExecution) -> SafeString:
@@ -46,7 +60,7 @@ class StepInline(ReadOnlyInline):
     ordering = ["position", "id"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StepExecution]:
-        return super().get_queryset(request).annotate(log_count=Count("logs"))
+        return super().get_queryset(request).annotate(log_count=_log_count())
 
     @admin.display(description="Duration")
     def duration(self, step: StepExecution) -> str:
@@ -73,10 +87,15 @@ class WorkflowExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "duration",
         "progress",
     ]
-    list_filter = ["status", "workflow_name", "app_name", "trigger", "team", "created_at", "started_at"]
-    search_fields = ["id", "app_name", "workflow_name"]
+    # Changelists answer at millions of rows: filters on choices, teams and dates only (a filter on a
+    # free-text column lists its distinct values: a scan), exact-match search on indexed columns, the
+    # index's order, a count capped then estimated, and step progress computed per shown row.
+    list_filter = ["status", "team", "created_at", "started_at"]
+    search_fields = ["=id", "=app_name", "=workflow_name"]
     list_select_related = ["triggered_by"]
-    ordering = ["-created_at"]
+    ordering = ["-created_at", "-id"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
     inlines = [StepInline]
     readonly_fields = (
         "id",
@@ -106,9 +125,10 @@ class WorkflowExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[WorkflowExecution]:
         queryset = super().get_queryset(request)
         if request.resolver_match and (request.resolver_match.url_name or "").endswith("changelist"):
+            steps = StepExecution.objects.filter(execution_id=OuterRef("pk"))
             queryset = queryset.defer(*_EXECUTION_DOCUMENTS).annotate(
-                steps_total=Count("steps"),
-                steps_finished=Count("steps", filter=Q(steps__status__in=STEP_TERMINAL_STATUSES)),
+                steps_total=_count(steps),
+                steps_finished=_count(steps.filter(status__in=STEP_TERMINAL_STATUSES)),
             )
         return queryset
 
@@ -141,9 +161,12 @@ class StepExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "duration",
         "log",
     ]
-    list_filter = ["status", "step_type", "started_at"]
-    search_fields = ["=execution__id", "name", "execution__app_name"]
-    ordering = ["-created_at"]
+    list_filter = ["status", "started_at"]
+    search_fields = ["=execution__id"]
+    # The primary key's order is the creation order and has an index; created_at has none.
+    ordering = ["-id"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
     readonly_fields = (
         "execution_link",
         "name",
@@ -171,7 +194,7 @@ class StepExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     fields = readonly_fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StepExecution]:
-        return super().get_queryset(request).annotate(app=F("execution__app_name"), log_count=Count("logs"))
+        return super().get_queryset(request).annotate(app=F("execution__app_name"), log_count=_log_count())
 
     @admin.display(description="Execution", ordering="execution_id")
     def execution_link(self, obj: StepExecution) -> SafeString:
@@ -195,12 +218,13 @@ class StepLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Log lines in order; reached from a step (filtered by step) or an execution."""
 
     list_display = ["id", "execution_link", "step_name", "seq", "stream", "level", "text", "created_at"]
-    list_filter = ["stream", "level"]
+    list_filter = ["stream"]
     search_fields = ["=execution__id"]
     ordering = ["id"]
     list_per_page = 500
     # Counting a table of millions of lines on every page view is the slow part: skip it.
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     readonly_fields = ("execution_link", "step", "seq", "stream", "level", "created_at", "text")
     fields = readonly_fields
 

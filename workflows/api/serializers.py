@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q
 from rest_framework import serializers
 
-from workflows.choices import STEP_TERMINAL_STATUSES, ExecutionStatus, LogStream, ResourceState
+from workflows.choices import ExecutionStatus, LogStream, ResourceState
 from workflows.models import (
     Application,
     DeploymentRevision,
@@ -16,6 +15,7 @@ from workflows.models import (
     StepExecution,
     WorkflowExecution,
 )
+from workflows.services import progress
 
 
 class FieldProblemSerializer(serializers.Serializer):
@@ -234,12 +234,7 @@ class ExecutionSerializer(serializers.ModelSerializer[WorkflowExecution]):
     def to_representation(self, instance: WorkflowExecution) -> dict[str, Any]:
         if not hasattr(instance, "steps_total"):
             # A single execution fresh from an action (cancel, retry, launch) has no list annotations.
-            counts = instance.steps.aggregate(
-                steps_total=Count("id"),
-                steps_finished=Count("id", filter=Q(status__in=STEP_TERMINAL_STATUSES)),
-            )
-            for name, value in counts.items():
-                setattr(instance, name, value)
+            progress.decorate([instance])
         return super().to_representation(instance)
 
     class Meta:

@@ -13,17 +13,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from innominatus.accounts.access import team_filter
+from innominatus.pagination import KeysetPagination
 from workflows.api.errors import problems
 from workflows.api.filters import ResourceFilter
 from workflows.api.serializers import ResourceDetailSerializer, ResourceSerializer, StatsSerializer
-from workflows.choices import ExecutionStatus, ResourceState, StepStatus
+from workflows.choices import ResourceState, StepStatus
 from workflows.models import (
     Application,
     ResourceInstance,
     ResourceStateTransition,
     StepExecution,
-    WorkflowExecution,
 )
+from workflows.services.counts import execution_counts
 
 
 @extend_schema(tags=["resources"])
@@ -43,6 +44,7 @@ class ResourceViewSet(viewsets.ReadOnlyModelViewSet[ResourceInstance]):
     lookup_value_regex = r"[0-9]+"
     ordering_fields = ["app_name", "resource_name", "resource_type", "state", "created_at", "updated_at"]
     ordering = ["app_name", "resource_name", "id"]
+    pagination_class = KeysetPagination
 
     def get_queryset(self) -> QuerySet[ResourceInstance]:
         queryset = ResourceInstance.objects.filter(team_filter(self.request.user, "application__team")).defer(
@@ -73,9 +75,7 @@ class StatsView(APIView):
     )
     def get(self, request: Request) -> Response:
         user = request.user
-        executions = _by(
-            WorkflowExecution.objects.filter(team_filter(user)), "status", ExecutionStatus.choices
-        )
+        executions = execution_counts(user)
         resources = _by(
             ResourceInstance.objects.filter(team_filter(user, "application__team")),
             "state",

@@ -1,6 +1,7 @@
 """Domain models, one module per aggregate."""
 
 from workflows.models.application import Application, DeploymentRevision
+from workflows.models.counts import ExecutionStatusCount
 from workflows.models.deployment import ManifestSet, ProviderGeneration, ResourceBinding
 from workflows.models.environment import EphemeralEnvironment
 from workflows.models.execution import WorkflowExecution, new_execution_id
@@ -12,6 +13,7 @@ __all__ = [
     "Application",
     "DeploymentRevision",
     "EphemeralEnvironment",
+    "ExecutionStatusCount",
     "ManifestSet",
     "NamespaceClaim",
     "ProviderGeneration",

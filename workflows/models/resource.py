@@ -46,7 +46,8 @@ class ResourceInstance(models.Model):
         db_table = "resource_instances"
         ordering = ["app_name", "resource_name"]
         indexes = [
-            models.Index(fields=["app_name", "resource_name"], name="resource_app_name"),
+            # The list's keyset order (app_name, resource_name, id): a page is one range of this index.
+            models.Index(fields=["app_name", "resource_name", "id"], name="resource_app_name_id"),
             models.Index(fields=["resource_type", "state"], name="resource_type_state"),
             models.Index(fields=["state"], name="resource_state"),
         ]

@@ -18,6 +18,7 @@ from innominatus.accounts.api import serializers
 from innominatus.accounts.lockout import lockout_state
 from innominatus.accounts.models import ApiKey, AuditEvent
 from innominatus.accounts.throttling import LoginRateThrottle
+from innominatus.pagination import KeysetPagination
 from innominatus.problems import Conflict, ProblemError
 
 User = get_user_model()
@@ -214,4 +215,6 @@ class AuditEventListView(generics.ListAPIView):
     serializer_class = serializers.AuditEventSerializer
     filterset_class = AuditEventFilter
     ordering_fields = ["occurred_at"]
+    ordering = ["-occurred_at", "-id"]
+    pagination_class = KeysetPagination
     queryset = AuditEvent.objects.order_by("-occurred_at", "-id")

@@ -17,6 +17,9 @@ pytestmark = pytest.mark.django_db
         ("page_size=501", "page_size"),
         ("page=0", "page"),
         ("page=last", "page"),
+        ("page=1", "page"),  # the execution list pages by cursor: a page number is refused, not ignored
+        ("cursor=bogus", "cursor"),
+        ("cursor=eyJvIjpbImFwcF9uYW1lIiwiaWQiXSwidiI6WyJhIiwiYiJdLCJyIjowfQ", "cursor"),  # another ordering
         ("ordering=bogus", "ordering"),
         ("ordering=", "ordering"),
         ("ordering=-created_at,nope", "ordering"),
@@ -34,7 +37,7 @@ def test_a_wrong_query_value_is_a_400_with_its_path(api: APIClient, query: str, 
 @pytest.mark.parametrize(
     "query",
     [
-        "page_size=500&page=1",
+        "page_size=500",
         "ordering=-created_at,app_name",
         "status=",
         "status=running,failed",
@@ -50,7 +53,7 @@ def test_valid_query_values_are_accepted(api: APIClient, query: str) -> None:
 
 
 def test_a_page_past_the_last_is_404(api: APIClient) -> None:
-    response = api.get("/api/workflows?page=2")
+    response = api.get("/api/applications?page=2")
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
 
