@@ -73,6 +73,8 @@ class SubmitPlan:
     content_hash: str
     containers: list[str] = field(default_factory=list)
     resources: list[PlannedResource] = field(default_factory=list)
+    # The original innominatus's shapes translated on the way in (workflows/score/legacy.py).
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +261,7 @@ def _plan(
         content_hash=result.sha256,
         containers=list((result.spec.get("containers") or {}).keys()),
         resources=resources,
+        warnings=list(result.warnings),
     )
 
 

@@ -16,6 +16,8 @@ STEP_MODULES = (
     "workflows.steps.kubernetes",
     "workflows.steps.provision",
     "workflows.steps.deploy",
+    "workflows.steps.legacy",
+    "workflows.steps.ansible",
 )
 
 
