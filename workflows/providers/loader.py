@@ -15,6 +15,7 @@ import yaml
 from packaging.version import InvalidVersion, Version
 
 from workflows.engine.errors import WorkflowValidationError
+from workflows.engine.legacy import PROVIDER_INPUTS
 from workflows.engine.loader import load_workflow
 from workflows.providers.model import (
     CATEGORIES,
@@ -114,7 +115,10 @@ def _workflows(raw: Any, directory: Path, problems: list[str]) -> dict[str, Prov
             continue
         try:
             definition = load_workflow(
-                path.read_text(encoding="utf-8"), known_step_types=step_types, name=name
+                path.read_text(encoding="utf-8"),
+                known_step_types=step_types,
+                name=name,
+                implicit_parameters=PROVIDER_INPUTS,
             )
         except WorkflowValidationError as exc:
             problems.append(f"{where} ({file}) is invalid: {exc}")
