@@ -133,7 +133,9 @@ def _ports(name: str, container: dict[str, Any], data: dict[str, Any], warnings:
     if not isinstance(ports, list) or not all(isinstance(p, Mapping) for p in ports):
         return
     service = data.get("service")
-    if service is not None and not (isinstance(service, dict) and isinstance(service.get("ports", {}), Mapping)):
+    if service is not None and not (
+        isinstance(service, dict) and isinstance(service.get("ports", {}), Mapping)
+    ):
         return
     converted: dict[str, dict[str, Any]] = {}
     for index, port in enumerate(ports):
