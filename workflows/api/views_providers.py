@@ -59,6 +59,9 @@ class ReloadSerializer(serializers.Serializer):
     generation = serializers.IntegerField(help_text="Every process reloads when it sees this generation.")
     providers = serializers.ListField(child=serializers.CharField())
     resource_types = serializers.ListField(child=serializers.CharField())
+    disabled = serializers.DictField(
+        child=serializers.CharField(), help_text="Providers not served (tolerant loading), with the reason."
+    )
 
 
 class ProviderUnusable(ProblemError):
@@ -157,7 +160,9 @@ class ProviderReloadView(APIView):
         request=None,
         responses={
             200: ReloadSerializer,
-            422: OpenApiResponse(description="A provider is broken or two claim one type; nothing changed."),
+            422: OpenApiResponse(
+                description="With PROVIDERS_STRICT: a provider is broken or two claim one type; nothing changed."
+            ),
             **problems(403),
         },
     )
@@ -170,5 +175,6 @@ class ProviderReloadView(APIView):
             "generation": generation,
             "providers": sorted(registry.providers),
             "resource_types": sorted(registry.known_types()),
+            "disabled": dict(sorted(registry.disabled.items())),
         }
         return Response(ReloadSerializer(body).data)
