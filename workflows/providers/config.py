@@ -52,6 +52,9 @@ class PlatformConfig:
     disabled_builtins: tuple[str, ...] = ()
     # Entries of `providers:` with `enabled: false`, by name or path: skipped (as the original did).
     skipped_providers: tuple[str, ...] = ()
+    # The original's `gitea:` and `argocd:` sections (url, internalURL, username, password, token,
+    # orgName): defaults and credentials of the `gitea-repo` and `argocd-app` steps.
+    integrations: dict[str, dict[str, str]] = field(default_factory=dict)
     # Entries that cannot be loaded here (e.g. a git source), with the reason.
     unsupported_providers: tuple[tuple[str, str], ...] = ()
 
@@ -165,6 +168,11 @@ def parse(document: Any, base: Path) -> PlatformConfig:
         disabled_builtins=_disabled_builtins(document.get("builtinProviders")),
         skipped_providers=_skipped(document.get("providers")),
         unsupported_providers=_unsupported(document.get("providers")),
+        integrations={
+            name: {str(k): str(v) for k, v in section.items() if isinstance(v, str | int | bool)}
+            for name in ("gitea", "argocd")
+            if isinstance(section := document.get(name), Mapping)
+        },
     )
 
 

@@ -2,10 +2,11 @@
 
 The Go original decoded Score files into structs, so it accepted shapes that are not Score:
 a resource's `properties:` (merged into the resource configuration), a container's `env:` and
-`ports:` (accepted, then silently dropped) and unknown top-level keys (ignored). A platform team
+`ports:` (accepted, then silently dropped). A platform team
 migrating brings those files unchanged, so they are accepted here — but never silently: every
 translation is returned as a warning that names the Score field to use instead, and what the
 author meant reaches the workload (`env` becomes `variables`, `ports` become `service.ports`).
+Unknown top-level keys stay refused: a misspelt `resource:` would otherwise drop every resource.
 
 Plain Python, no Django. Runs on the parsed document before the Score schema sees it.
 """
@@ -17,9 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# Top-level keys the Score schema and innominatus's extensions know; others are the original's noise.
-SCORE_TOP_LEVEL = frozenset({"apiVersion", "metadata", "service", "containers", "resources"})
-EXTENSION_TOP_LEVEL = frozenset({"workflows", "environment"})
 PROTOCOLS = {"tcp": "TCP", "udp": "UDP", "sctp": "SCTP"}
 
 
@@ -47,7 +45,6 @@ def translate(document: Mapping[str, Any]) -> tuple[dict[str, Any], list[LegacyW
     """
     data = copy.deepcopy(dict(document))
     warnings: list[LegacyWarning] = []
-    _top_level(data, warnings)
     resources = data.get("resources")
     if isinstance(resources, Mapping):
         for name, resource in resources.items():
@@ -60,21 +57,6 @@ def translate(document: Mapping[str, Any]) -> tuple[dict[str, Any], list[LegacyW
                 _env(str(name), container, warnings)
                 _ports(str(name), container, data, warnings)
     return data, warnings
-
-
-def _top_level(data: dict[str, Any], warnings: list[LegacyWarning]) -> None:
-    unknown = sorted(str(key) for key in data if key not in SCORE_TOP_LEVEL | EXTENSION_TOP_LEVEL)
-    for key in unknown:
-        del data[key]
-    if unknown:
-        warnings.append(
-            LegacyWarning(
-                "",
-                "ignored-fields",
-                f"ignored top-level field(s) {', '.join(repr(k) for k in unknown)}: not Score and not an "
-                "innominatus extension (the original innominatus ignored them too)",
-            )
-        )
 
 
 def _properties(name: str, resource: dict[str, Any], warnings: list[LegacyWarning]) -> None:

@@ -49,7 +49,6 @@ class SimulatedStep(Step):
             "(it logged and reported success without doing anything); innominatus does the same "
             "explicitly: nothing was done",
             "system",
-            "warning",
         )
         return StepResult.ok(simulated=True, done="nothing")
 

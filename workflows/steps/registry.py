@@ -18,6 +18,8 @@ STEP_MODULES = (
     "workflows.steps.deploy",
     "workflows.steps.legacy",
     "workflows.steps.ansible",
+    "workflows.steps.gitops",
+    "workflows.steps.gitmanifests",
 )
 
 

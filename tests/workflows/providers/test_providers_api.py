@@ -70,7 +70,9 @@ def test_reload_is_for_admins_and_reports_broken_providers(
     # A configured provider claiming a built-in's type replaces the built-in for it (the original's way).
     write_provider(tmp_path, "cache-team", ["redis"])
     write_provider(tmp_path, "dup-team", ["redis"])
-    config.write_text(yaml.safe_dump({"providers": [str(tmp_path / "cache-team"), str(tmp_path / "dup-team")]}))
+    config.write_text(
+        yaml.safe_dump({"providers": [str(tmp_path / "cache-team"), str(tmp_path / "dup-team")]})
+    )
     tolerant = admin_api.post("/api/admin/providers/reload")
     assert tolerant.status_code == 200
     assert current_registry().provider_for("redis").name == "cache-team"
