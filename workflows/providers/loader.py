@@ -30,7 +30,7 @@ from workflows.providers.model import (
     ProviderWorkflow,
     TypeCapability,
 )
-from workflows.steps.registry import known_step_types
+from workflows.steps.registry import config_problems, known_step_types
 
 # The provider format version this implementation speaks (the original's core 1.x series).
 CORE_VERSION = Version("1.0.0")
@@ -127,6 +127,10 @@ def _workflows(raw: Any, directory: Path, problems: list[str]) -> dict[str, Prov
             continue
         except OSError as exc:
             problems.append(f"{where}: cannot read {file}: {exc}")
+            continue
+        wrong = config_problems(definition)
+        if wrong:
+            problems.append(f"{where} ({file}) is invalid: " + "; ".join(wrong))
             continue
         found[name] = ProviderWorkflow(
             name=name,

@@ -58,6 +58,13 @@ def _flag(value: Any, default: bool) -> bool:
     return bool(value)
 
 
+def _aliased(config: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The original's `manifest:` (one Go-templated YAML string) is `manifests:` here."""
+    if "manifest" in config and "manifests" not in config:
+        return {**{k: v for k, v in config.items() if k != "manifest"}, "manifests": config["manifest"]}
+    return config
+
+
 class KubernetesStep(Step):
     """Applies (server-side), deletes or reads manifests, waiting for workload rollouts."""
 
@@ -67,6 +74,18 @@ class KubernetesStep(Step):
 
     def validate_config(self, config: Mapping[str, Any]) -> list[str]:
         problems: list[str] = []
+        if "manifest" in config and "manifests" in config:
+            problems.append("set only one of config.manifest (the original's spelling) and config.manifests")
+        config = _aliased(config)
+        manifests = config.get("manifests")
+        if isinstance(manifests, list) and manifests and all(
+            isinstance(m, str) and m.strip().endswith((".yaml", ".yml", ".json")) and "\n" not in m.strip()
+            for m in manifests
+        ):
+            return [
+                "config.manifests lists file names: never supported (the original innominatus did not read "
+                "them either); put the manifests themselves under config.manifests"
+            ]
         operation = config.get("operation", "apply")
         if operation not in OPERATIONS and not _templated(operation):
             problems.append(f"config.operation must be one of {', '.join(OPERATIONS)}, not {operation!r}")
@@ -97,7 +116,7 @@ class KubernetesStep(Step):
         return problems
 
     def run(self, ctx: StepContext) -> StepResult:
-        config = ctx.config
+        config = _aliased(ctx.config)
         problems = self.validate_config(config)
         if problems:
             return StepResult.fail("; ".join(problems))
