@@ -21,11 +21,16 @@ def relative(path: Path) -> str:
     return str(path.relative_to(ORIGINAL))
 
 
-def _document(path: Path) -> object:
+def _documents(path: Path) -> list[object]:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
     except yaml.YAMLError:
-        return None
+        return []
+
+
+def _document(path: Path) -> object:
+    documents = _documents(path)
+    return documents[0] if documents else None
 
 
 def category(path: Path) -> str:
@@ -85,15 +90,45 @@ def try_score(path: Path) -> str:
     return ""
 
 
+def load_definitions(path: Path) -> list[object]:
+    """The workflow(s) of a file as innominatus loads them (raises WorkflowValidationError).
+
+    Provider workflows get the inputs the original always passed; a workflow without a name is
+    named after its file (the original registered workflows by golden path key or file name).
+    """
+    from workflows.engine.errors import Problem, WorkflowValidationError
+    from workflows.engine.legacy import PROVIDER_INPUTS
+    from workflows.engine.loader import load_workflow, load_workflows
+    from workflows.steps.registry import config_problems, known_step_types
+
+    text = path.read_text(encoding="utf-8")
+    documents = _documents(path)
+    if len(documents) > 1:
+        definitions = load_workflows(text, known_step_types=known_step_types())
+    else:
+        document = documents[0] if documents else {}
+        named = isinstance(document, dict) and (document.get("metadata") or {}).get("name")
+        definitions = [
+            load_workflow(
+                text,
+                known_step_types=known_step_types(),
+                name=None if named else path.stem,
+                implicit_parameters=PROVIDER_INPUTS if "providers" in path.parts else (),
+            )
+        ]
+    wrong = [p for d in definitions for p in config_problems(d)]
+    if wrong:
+        raise WorkflowValidationError([Problem("", p, "invalid_config") for p in wrong])
+    return definitions
+
+
 def try_workflow(path: Path) -> str:
     from workflows.engine.errors import WorkflowValidationError
-    from workflows.engine.loader import load_workflow
-    from workflows.steps.registry import known_step_types
 
     try:
-        load_workflow(path.read_bytes(), known_step_types=known_step_types())
+        load_definitions(path)
     except WorkflowValidationError as exc:
-        return "; ".join(f"{p.path}: {p.message}" for p in exc.problems[:3])
+        return "; ".join(f"{p.path}: {p.message}".lstrip(": ") for p in exc.problems[:3])
     return ""
 
 

@@ -10,7 +10,7 @@ from .approvals import has_policy, policy_problems
 from .conditions import parse_condition
 from .durations import parse_duration
 from .errors import ConditionSyntaxError, Problem, did_you_mean
-from .legacy import NEVER_SUPPORTED_STEP_TYPES
+from .legacy import NEVER_SUPPORTED_STEP_TYPES, translate_condition
 from .model import STEP_TYPE_ALIASES, WHEN_VALUES, RetryPolicy, StepDefinition
 from .parameters import NAME_PATTERN
 
@@ -211,7 +211,8 @@ class StepParser:
         if not isinstance(value, str | bool):
             self.add(key, f"{key} must be an expression", "invalid_condition")
             return None
-        expression = text(value)
+        # The original's forms (`$VAR == x`, `step.success` …) become the safe language; no eval.
+        expression = translate_condition(text(value))
         try:
             parse_condition(expression)
         except ConditionSyntaxError as exc:

@@ -78,9 +78,15 @@ class KubernetesStep(Step):
             problems.append("set only one of config.manifest (the original's spelling) and config.manifests")
         config = _aliased(config)
         manifests = config.get("manifests")
-        if isinstance(manifests, list) and manifests and all(
-            isinstance(m, str) and m.strip().endswith((".yaml", ".yml", ".json")) and "\n" not in m.strip()
-            for m in manifests
+        if (
+            isinstance(manifests, list)
+            and manifests
+            and all(
+                isinstance(m, str)
+                and m.strip().endswith((".yaml", ".yml", ".json"))
+                and "\n" not in m.strip()
+                for m in manifests
+            )
         ):
             return [
                 "config.manifests lists file names: never supported (the original innominatus did not read "

@@ -58,5 +58,7 @@ def config_problems(definition: Any) -> list[str]:
         cls = classes.get(step.type)
         if cls is None:
             continue
-        found.extend(f"steps[{index}] ({step.name}): {problem}" for problem in cls().validate_config(step.config))
+        found.extend(
+            f"steps[{index}] ({step.name}): {problem}" for problem in cls().validate_config(step.config)
+        )
     return found
