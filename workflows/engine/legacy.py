@@ -37,6 +37,7 @@ NEVER_SUPPORTED_STEP_TYPES = {
     "kubernetes-delete": "the original innominatus had no 'kubernetes-delete' step type either; "
     "use 'kubernetes' with operation: delete",
     "gitea-archive": "the original innominatus had no 'gitea-archive' step type either",
+    "git-pr": "the original innominatus had no 'git-pr' step type either; use 'git' (commit and push a branch)",
     "database-schema": "the original innominatus had no 'database-schema' step type either; "
     "use 'script' to run the migration tool",
 }
