@@ -25,26 +25,47 @@ def _execution_reason(execution: Any) -> str:
     return f"{execution.status}: {(execution.error_message or '')[:200]}"
 
 
-def submit_score(path: Path, user: Any) -> tuple[str, str, list[dict[str, str]]]:
-    """(dry-run reason, deploy reason, warnings) of one Score spec submitted as `user`."""
+def _problems(exc: Any) -> str:
+    return "; ".join(f"{p.pointer}: {p.message}" for p in exc.problems[:3])
+
+
+def dry_run_score(path: Path, user: Any) -> str:
+    """The reason a dry run of the spec is refused, or ""."""
     from workflows.score import ScoreValidationError
     from workflows.services import submit_spec
 
-    text = path.read_text(encoding="utf-8")
     try:
-        preview = submit_spec(text=text, content_type="application/yaml", user=user, dry_run=True)
+        submit_spec(text=path.read_text(encoding="utf-8"), content_type="application/yaml", user=user, dry_run=True)
     except ScoreValidationError as exc:
-        reason = "; ".join(f"{p.pointer}: {p.message}" for p in exc.problems[:3])
-        return reason, reason, []
-    warnings = list(preview.plan.warnings)
-    result = submit_spec(text=text, content_type="application/yaml", user=user)
+        return _problems(exc)
+    return ""
+
+
+def deploy_score(path: Path, user: Any) -> str:
+    """Submit the spec and run its deploy execution (render-only: no cluster); its failure, or ""."""
+    from workflows.score import ScoreValidationError
+    from workflows.services import submit_spec
+
+    try:
+        result = submit_spec(text=path.read_text(encoding="utf-8"), content_type="application/yaml", user=user)
+    except ScoreValidationError as exc:
+        return "refused: " + _problems(exc)
     if result.execution is None:
-        return "", "no deploy execution was started", warnings
-    return "", _execution_reason(result.execution), warnings
+        return "no deploy execution was started"
+    return _execution_reason(result.execution)
+
+
+RUN_TIMEOUT = 20.0
 
 
 def run_workflow(path: Path) -> str:
-    """Launch every workflow of a file (parameters: their defaults) and report the first failure."""
+    """Launch every workflow of a file (parameters: their defaults) and report the failures.
+
+    Each run is limited to RUN_TIMEOUT seconds: the original's provider scripts poll outside systems
+    (a cluster, Vault, Gitea) for minutes before they give up.
+    """
+    from dataclasses import replace
+
     from workflows.engine.errors import WorkflowValidationError
     from workflows.services import executions
 
