@@ -8,7 +8,7 @@ passed to provider workflows).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .model import ParameterSpec
@@ -139,3 +139,33 @@ def condition_context(step_env: Mapping[str, Any], context: Mapping[str, Any]) -
         **context,
         "env": _Environment({**(variables if isinstance(variables, Mapping) else {}), **step_env}),
     }
+
+
+def render_defaults(
+    specs: Sequence[ParameterSpec], given: Mapping[str, Any], values: dict[str, Any]
+) -> dict[str, Any]:
+    """Render defaults that are templates over the other parameters (the original's
+    `default: "{{ .parameters.app_name }}"`). Only defaults from the workflow file are rendered,
+    never a value someone submitted, so no submitted text is ever evaluated as a template."""
+    from .errors import ParameterError, Problem, TemplateError
+    from .templating import render
+
+    templated = [
+        spec
+        for spec in specs
+        if isinstance(spec.default, str) and "{{" in spec.default and given.get(spec.name) in (None, "")
+    ]
+    if not templated:
+        return values
+    context = {"parameters": {k: v for k, v in values.items() if k not in {s.name for s in templated}}}
+    problems = []
+    for spec in templated:
+        try:
+            values[spec.name] = render(str(spec.default), context, path=f"parameters.{spec.name}.default")
+        except TemplateError as exc:
+            problems.append(
+                Problem(f"parameters.{spec.name}", f"default cannot be rendered: {exc}", "parameter_default")
+            )
+    if problems:
+        raise ParameterError(problems)
+    return values
