@@ -35,7 +35,9 @@ def dry_run_score(path: Path, user: Any) -> str:
     from workflows.services import submit_spec
 
     try:
-        submit_spec(text=path.read_text(encoding="utf-8"), content_type="application/yaml", user=user, dry_run=True)
+        submit_spec(
+            text=path.read_text(encoding="utf-8"), content_type="application/yaml", user=user, dry_run=True
+        )
     except ScoreValidationError as exc:
         return _problems(exc)
     return ""
@@ -47,7 +49,9 @@ def deploy_score(path: Path, user: Any) -> str:
     from workflows.services import submit_spec
 
     try:
-        result = submit_spec(text=path.read_text(encoding="utf-8"), content_type="application/yaml", user=user)
+        result = submit_spec(
+            text=path.read_text(encoding="utf-8"), content_type="application/yaml", user=user
+        )
     except ScoreValidationError as exc:
         return "refused: " + _problems(exc)
     if result.execution is None:
@@ -55,7 +59,7 @@ def deploy_score(path: Path, user: Any) -> str:
     return _execution_reason(result.execution)
 
 
-RUN_TIMEOUT = 20.0
+RUN_TIMEOUT = 10.0
 
 
 def run_workflow(path: Path) -> str:
@@ -64,7 +68,6 @@ def run_workflow(path: Path) -> str:
     Each run is limited to RUN_TIMEOUT seconds: the original's provider scripts poll outside systems
     (a cluster, Vault, Gitea) for minutes before they give up.
     """
-    from dataclasses import replace
 
     from workflows.engine.errors import WorkflowValidationError
     from workflows.services import executions
@@ -75,10 +78,12 @@ def run_workflow(path: Path) -> str:
         return f"does not load: {exc.problems[0].message}"
     reasons = []
     for definition in definitions:
+        # What a caller passes: the defaults, and a name-like value for every string without one
+        # (provider workflows get app_name, resource_name, namespace … from the provision step).
         values = {
-            spec.name: spec.default if spec.default is not None else f"compat-{spec.name}".replace("_", "-")
+            spec.name: f"compat-{spec.name}".replace("_", "-")
             for spec in definition.parameters  # type: ignore[attr-defined]
-            if spec.required or spec.default is not None
+            if spec.default is None and (spec.required or spec.type == "string")
         }
         try:
             execution = executions.launch_execution(
