@@ -68,6 +68,7 @@ def run_workflow(path: Path) -> str:
     Each run is limited to RUN_TIMEOUT seconds: the original's provider scripts poll outside systems
     (a cluster, Vault, Gitea) for minutes before they give up.
     """
+    from dataclasses import replace
 
     from workflows.engine.errors import WorkflowValidationError
     from workflows.services import executions
@@ -85,6 +86,11 @@ def run_workflow(path: Path) -> str:
             for spec in definition.parameters  # type: ignore[attr-defined]
             if spec.default is None and (spec.required or spec.type == "string")
         }
+        limited = tuple(
+            replace(step, timeout=min(step.timeout or RUN_TIMEOUT, RUN_TIMEOUT))
+            for step in definition.steps  # type: ignore[attr-defined]
+        )
+        definition = replace(definition, steps=limited)  # type: ignore[type-var]
         try:
             execution = executions.launch_execution(
                 definition=definition, app_name="compat", parameters=values
