@@ -76,7 +76,8 @@ def score_workflow_variables(extensions: Mapping[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for document in _workflows(extensions).values():
         if isinstance(document, Mapping):
-            body = document.get("spec") if isinstance(document.get("spec"), Mapping) else document
+            spec = document.get("spec")
+            body: Mapping[str, Any] = spec if isinstance(spec, Mapping) else document
             found.update(body.get("variables") or {})
     return found
 
