@@ -78,8 +78,43 @@ WORKFLOW_REFUSALS = {
     "workflows/archive/products/ecommerce/payment-integration.yaml": "manifest document 1 must be a mapping",
 }
 
-# Workflow documents that load but do not run to completion without their outside system.
-RUN_FAILURES: dict[str, str] = {}
+# Workflow documents that load but cannot run to completion here: each needs an outside system
+# the test machine does not have (no cluster: kubectl fails; no Gitea, Argo CD, Keycloak, Vault,
+# MinIO at *.localtest.me: curl exits 6/7) or files that are not in the original's repository.
+# The original needed the same systems (its demo environment, "demo-time", provided them).
+RUN_FAILURES = {
+    # Argo CD (no admin-config `argocd:` here) and Gitea.
+    "providers/container-team/workflows/delete-argocd-app.yaml": "argocd-app needs config.argocd_url",
+    "providers/container-team/workflows/delete-container.yaml": "argocd-app needs config.argocd_url",
+    "providers/container-team/workflows/provision-argocd-app.yaml": "argocd-app needs config.argocd_url",
+    "providers/container-team/workflows/update-argocd-app.yaml": "argocd-app needs config.argocd_url",
+    "providers/container-team/workflows/delete-gitea-repo.yaml": "no Gitea credentials",
+    "providers/container-team/workflows/provision-container.yaml": "step create-git-repo (script): script exited with code 6",
+    "providers/container-team/workflows/provision-gitea-repo.yaml": "script exited with code 6",
+    "providers/identity-team/workflows/delete-gitea-org.yaml": "script exited with code 6",
+    "providers/identity-team/workflows/provision-gitea-org.yaml": "script exited with code 6",
+    "workflows/archive/onboard-dev-team-hardcoded.yaml": "step setup-gitea-org (script): script exited with code 6",
+    "workflows/archive/onboard-team-simple.yaml": "step setup-gitea-org (script): script exited with code 6",
+    "workflows/archive/team-setup.yaml": "step create-gitea-organization (script): script exited with code 6",
+    # Keycloak.
+    "providers/identity-team/workflows/delete-keycloak-group.yaml": "script exited with code 6",
+    "providers/identity-team/workflows/provision-keycloak-group.yaml": "script exited with code 6",
+    "workflows/archive/keycloak-team-setup.yaml": "step create-keycloak-group (script): script exited with code 6",
+    # A cluster with the Zalando operator: the scripts poll it for minutes (stopped after 10 s here).
+    "providers/database-team/workflows/provision-postgres.yaml": "step wait-for-database (script): step timed out",
+    "providers/database-team/workflows/update-postgres.yaml": "step wait-for-update (script): step timed out",
+    # MinIO's client `mc`, not installed (and a MinIO server).
+    "providers/storage-team/workflows/delete-s3-bucket.yaml": "mc: command not found",
+    "providers/storage-team/workflows/provision-s3-bucket.yaml": "mc: command not found",
+    # A cluster (kubectl) and Vault.
+    "providers/vault-team/workflows/provision-vault-space.yaml": "step configure-kubernetes-auth (script)",
+    "workflows/archive/deploy-app-with-db.yaml": "step provision-database (script): script exited with code 1",
+    "workflows/archive/onboard-dev-team-kubectl.yaml": "step create-namespace (script): script exited with code 1",
+    "workflows/archive/onboard-dev-team-simple.yaml": "step verify-namespace (script): script exited with code 1",
+    # Terraform modules that are not in the original's repository.
+    "workflows/archive/products/ecommerce/database-setup.yaml": "module directory",
+    "workflows/archive/s3-storage-example.yaml": "no terraform configuration",
+}
 
 
 def _reasons(results: dict[str, str]) -> dict[str, str]:
