@@ -58,6 +58,11 @@ def _flag(value: Any, default: bool) -> bool:
     return bool(value)
 
 
+def _file_names(value: Any) -> bool:
+    names = [str(m).strip() for m in value] if isinstance(value, list) else []
+    return bool(names) and all(n.endswith((".yaml", ".yml", ".json")) and "\n" not in n for n in names)
+
+
 def _aliased(config: Mapping[str, Any]) -> Mapping[str, Any]:
     """The original's `manifest:` (one Go-templated YAML string) is `manifests:` here."""
     if "manifest" in config and "manifests" not in config:
@@ -77,17 +82,7 @@ class KubernetesStep(Step):
         if "manifest" in config and "manifests" in config:
             problems.append("set only one of config.manifest (the original's spelling) and config.manifests")
         config = _aliased(config)
-        manifests = config.get("manifests")
-        if (
-            isinstance(manifests, list)
-            and manifests
-            and all(
-                isinstance(m, str)
-                and m.strip().endswith((".yaml", ".yml", ".json"))
-                and "\n" not in m.strip()
-                for m in manifests
-            )
-        ):
+        if _file_names(config.get("manifests")):
             return [
                 "config.manifests lists file names: never supported (the original innominatus did not read "
                 "them either); put the manifests themselves under config.manifests"

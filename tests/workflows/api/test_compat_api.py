@@ -1,0 +1,93 @@
+"""The original innominatus's shapes through the API: warnings in the answer, the Score `workflows:`
+section run in the deploy, and `manage.py providers validate`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tests.workflows.providers.helpers import write_provider
+from workflows.choices import ExecutionStatus
+from workflows.models import WorkflowExecution
+from workflows.providers.registry import forget_registry
+
+LEGACY = """\
+apiVersion: score.dev/v1b1
+metadata: {name: legacy-shop}
+containers:
+  main:
+    image: nginx:1.27
+    env: {GREETING: hello}
+    ports: [{name: http, port: 80}]
+"""
+
+WITH_WORKFLOW = """\
+apiVersion: score.dev/v1b1
+metadata: {name: flow-shop}
+containers: {main: {image: nginx:1.27}}
+workflows:
+  after-deploy:
+    variables: {greeting: hi}
+    steps:
+      - name: announce
+        type: noop
+        config: {outputs: {said: "{{ variables.greeting }} {{ steps.deploy.status }}"}}
+      - {name: check, type: validation}
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_answer_lists_what_was_translated(submit: Callable[..., Any]) -> None:
+    dry = submit(LEGACY, dry_run="true")
+    assert dry.status_code == 200, dry.json()
+    codes = [w["code"] for w in dry.json()["plan"]["warnings"]]
+    assert codes == ["converted-env", "converted-ports"]
+    created = submit(LEGACY)
+    assert created.status_code == 201
+    assert created.json()["plan"]["warnings"][0]["pointer"] == "/containers/main/env"
+    revision = created.json()["revision"]
+    assert revision is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_score_workflows_section_runs_after_the_deploy(submit: Callable[..., Any]) -> None:
+    answer = submit(WITH_WORKFLOW)
+    assert answer.status_code == 201, answer.json()
+    execution = WorkflowExecution.objects.get(pk=answer.json()["execution"])
+    assert execution.status == ExecutionStatus.COMPLETED, execution.error_message
+    steps = {step.name: step for step in execution.steps.all()}
+    assert list(steps) == ["deploy", "announce", "check"]
+    assert steps["announce"].outputs == {"said": "hi completed"}
+    assert steps["check"].outputs == {"simulated": True, "done": "nothing"}
+
+
+@pytest.mark.django_db
+def test_a_score_workflow_that_cannot_run_is_refused(submit: Callable[..., Any]) -> None:
+    bad = WITH_WORKFLOW.replace("type: validation", "type: workflow").replace("name: announce", "name: deploy")
+    answer = submit(bad)
+    assert answer.status_code == 400
+    messages = [e["message"] for e in answer.json()["errors"]]
+    assert any("never supported by the original innominatus either" in m for m in messages)
+    assert any("'deploy' is reserved" in m for m in messages)
+    assert all(e["pointer"] == "/workflows/after-deploy" for e in answer.json()["errors"])
+
+
+@pytest.mark.django_db
+def test_providers_validate_is_strict(tmp_path: Path, settings: Any) -> None:
+    write_provider(tmp_path, "good-team", ["widget"])
+    broken = "metadata: {name: x}\nsteps:\n  - {name: a, type: kubernetes, config: {manifest: 'a: [b'}}\n"
+    write_provider(tmp_path, "bad-team", ["gadget"], workflow_text=broken)
+    config = tmp_path / "admin-config.yaml"
+    config.write_text(yaml.safe_dump({"providers": [str(tmp_path / "good-team")]}))
+    settings.ADMIN_CONFIG = str(config)
+    forget_registry()
+    call_command("providers", "validate")
+    config.write_text(yaml.safe_dump({"providers": [str(tmp_path / "good-team"), str(tmp_path / "bad-team")]}))
+    with pytest.raises(CommandError, match=r"provider 'bad-team'.*config.manifests: manifests are not valid YAML"):
+        call_command("providers", "validate")
