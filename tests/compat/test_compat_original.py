@@ -233,3 +233,13 @@ def test_workflow_documents_run_to_completion_render_only() -> None:
     paths = [p for p in o.files("workflow") if o.relative(p) not in WORKFLOW_REFUSALS]
     found = _reasons(run_all(paths, run_workflow))
     _matches(found, RUN_FAILURES)
+
+
+def test_the_legacy_platform_yaml_loads_as_a_provider(tmp_path: Path) -> None:
+    """examples/platform.yaml (kind Platform): the original's older provider file name."""
+    from workflows.providers.loader import load_provider
+
+    shutil.copy(o.ORIGINAL / "examples" / "platform.yaml", tmp_path / "platform.yaml")
+    provider = load_provider(tmp_path)
+    # Its `provisioners:` (gitea-repo, kubernetes, argocd-app) are step types here, not resource types.
+    assert (provider.name, provider.claimed_types(), provider.workflows) == ("builtin", [], {})

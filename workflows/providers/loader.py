@@ -35,6 +35,16 @@ from workflows.steps.registry import config_problems, known_step_types
 # The provider format version this implementation speaks (the original's core 1.x series).
 CORE_VERSION = Version("1.0.0")
 PROVIDER_FILE = "provider.yaml"
+# The original's legacy name for the same file (`kind: Platform`), read when provider.yaml is absent.
+LEGACY_PROVIDER_FILE = "platform.yaml"
+
+
+def provider_file(directory: Path) -> Path | None:
+    """The provider's description in `directory` (provider.yaml, else the legacy platform.yaml)."""
+    for name in (PROVIDER_FILE, LEGACY_PROVIDER_FILE):
+        if (directory / name).is_file():
+            return directory / name
+    return None
 KINDS = ("Provider", "Platform")
 NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 TYPE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,61}[A-Za-z0-9]$")
@@ -256,7 +266,7 @@ def _check_routes(provider: Provider, problems: list[str]) -> None:
 
 def load_provider(directory: Path, *, builtin: bool = False) -> Provider:
     """Load and validate the provider in `directory`; ProviderError lists every problem."""
-    file = directory / PROVIDER_FILE
+    file = provider_file(directory) or directory / PROVIDER_FILE
     try:
         document = yaml.safe_load(file.read_text(encoding="utf-8"))
     except OSError as exc:

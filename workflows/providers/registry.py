@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from workflows.providers.config import platform_config
-from workflows.providers.loader import PROVIDER_FILE, load_provider
+from workflows.providers.loader import PROVIDER_FILE, load_provider, provider_file
 from workflows.providers.model import (
     Provider,
     ProviderError,
@@ -185,7 +185,7 @@ def build_registry(*, strict: bool | None = None) -> ProviderRegistry:
             failed[directory.name] = "built-in provider disabled in admin-config.yaml (builtinProviders)"
             continue
         try:
-            if not (directory / PROVIDER_FILE).is_file():
+            if provider_file(directory) is None:
                 raise ProviderError(
                     f"provider directory {directory} (from admin-config.yaml) has no {PROVIDER_FILE}"
                 )
