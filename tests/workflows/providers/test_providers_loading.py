@@ -40,7 +40,7 @@ def test_builtin_catalogue_covers_the_score_k8s_types() -> None:
     assert registry.route("postgresql", "create").workflow.name == "postgres-apply"
     assert registry.route("redis", "delete").workflow.name == "redis-delete"
     postgres = registry.provider_for("postgres").capability("postgres")
-    assert postgres.secret_outputs == {"password"} and set(postgres.generate) == {
+    assert postgres.secret_outputs == {"password", "connection_string"} and set(postgres.generate) == {
         "username",
         "password",
         "database",
