@@ -37,7 +37,7 @@ workflows:
     steps:
       - name: announce
         type: noop
-        config: {outputs: {said: "{{ variables.greeting }} {{ steps.deploy.status }}"}}
+        config: {outputs: {said: "{{ variables.greeting }} {{ app.name }}"}}
       - {name: check, type: validation}
 """
 
@@ -63,19 +63,20 @@ def test_the_score_workflows_section_runs_after_the_deploy(submit: Callable[...,
     assert execution.status == ExecutionStatus.COMPLETED, execution.error_message
     steps = {step.name: step for step in execution.steps.all()}
     assert list(steps) == ["deploy", "announce", "check"]
-    assert steps["announce"].outputs == {"said": "hi completed"}
+    assert steps["announce"].outputs == {"said": "hi flow-shop"}
     assert steps["check"].outputs == {"simulated": True, "done": "nothing"}
 
 
 @pytest.mark.django_db
 def test_a_score_workflow_that_cannot_run_is_refused(submit: Callable[..., Any]) -> None:
-    bad = WITH_WORKFLOW.replace("type: validation", "type: workflow").replace("name: announce", "name: deploy")
-    answer = submit(bad)
-    assert answer.status_code == 400
-    messages = [e["message"] for e in answer.json()["errors"]]
-    assert any("never supported by the original innominatus either" in m for m in messages)
-    assert any("'deploy' is reserved" in m for m in messages)
-    assert all(e["pointer"] == "/workflows/after-deploy" for e in answer.json()["errors"])
+    nested = submit(WITH_WORKFLOW.replace("type: validation", "type: workflow"))
+    assert nested.status_code == 400
+    [error] = nested.json()["errors"]
+    assert error["pointer"] == "/workflows/after-deploy"
+    assert "never supported by the original innominatus either" in error["message"]
+    reserved = submit(WITH_WORKFLOW.replace("name: check", "name: deploy"))
+    assert reserved.status_code == 400
+    assert "step name 'deploy' is reserved" in reserved.json()["errors"][0]["message"]
 
 
 @pytest.mark.django_db
@@ -88,6 +89,10 @@ def test_providers_validate_is_strict(tmp_path: Path, settings: Any) -> None:
     settings.ADMIN_CONFIG = str(config)
     forget_registry()
     call_command("providers", "validate")
-    config.write_text(yaml.safe_dump({"providers": [str(tmp_path / "good-team"), str(tmp_path / "bad-team")]}))
-    with pytest.raises(CommandError, match=r"provider 'bad-team'.*config.manifests: manifests are not valid YAML"):
+    config.write_text(
+        yaml.safe_dump({"providers": [str(tmp_path / "good-team"), str(tmp_path / "bad-team")]})
+    )
+    with pytest.raises(
+        CommandError, match=r"provider 'bad-team'.*config.manifests: manifests are not valid YAML"
+    ):
         call_command("providers", "validate")
