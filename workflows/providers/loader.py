@@ -45,6 +45,8 @@ def provider_file(directory: Path) -> Path | None:
         if (directory / name).is_file():
             return directory / name
     return None
+
+
 KINDS = ("Provider", "Platform")
 NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 TYPE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,61}[A-Za-z0-9]$")
