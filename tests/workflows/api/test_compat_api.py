@@ -96,3 +96,38 @@ def test_providers_validate_is_strict(tmp_path: Path, settings: Any) -> None:
         CommandError, match=r"provider 'bad-team'.*config.manifests: manifests are not valid YAML"
     ):
         call_command("providers", "validate")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_git_commit_manifests_commits_the_rendered_workload(
+    submit: Callable[..., Any], tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+
+    bare = tmp_path / "manifests.git"
+    subprocess.run(["git", "init", "-q", "--bare", "--initial-branch=main", str(bare)], check=True)
+    tmp_path.chmod(0o777)
+    if os.geteuid() == 0:  # step processes run as nobody: git trusts only a repository they own
+        import pwd
+
+        nobody = pwd.getpwnam("nobody")
+        for root, dirs, files in os.walk(bare):
+            for name in [root, *(os.path.join(root, n) for n in [*dirs, *files])]:
+                os.chown(name, nobody.pw_uid, nobody.pw_gid)
+    spec = WITH_WORKFLOW.replace(
+        "      - {name: check, type: validation}\n",
+        f"      - {{name: commit, type: git-commit-manifests, config: {{repository: '{bare}', manifestPath: deploy}}}}\n",
+    )
+    answer = submit(spec)
+    assert answer.status_code == 201, answer.json()
+    execution = WorkflowExecution.objects.get(pk=answer.json()["execution"])
+    assert execution.status == ExecutionStatus.COMPLETED, execution.error_message
+    listed = subprocess.run(
+        ["git", "-c", "safe.directory=*", "-C", str(bare), "ls-tree", "-r", "--name-only", "main"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert "deploy/deployment-flow-shop.yaml" in listed
+    assert not [name for name in listed if name.startswith("deploy/secret-")]
