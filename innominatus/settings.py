@@ -293,6 +293,9 @@ STEP_RUN_AS_USER = env.str("STEP_RUN_AS_USER", "")
 # a step's stop grace (5 s) plus the time to notice the lease is gone and some clock skew.
 STEP_FENCE_GRACE_SECONDS = env.int("STEP_FENCE_GRACE_SECONDS", 15, minimum=0)
 ADMIN_CONFIG = env.str("ADMIN_CONFIG", "/etc/innominatus/admin-config.yaml")
+# A broken provider stops check/migrate/worker (true) or is disabled with its reason (false, the
+# original's behaviour); `manage.py providers validate` is always strict.
+PROVIDERS_STRICT = env.bool("PROVIDERS_STRICT", False)
 # The namespace innominatus itself runs in (the chart sets POD_NAMESPACE): never an application's.
 RELEASE_NAMESPACE = env.str("RELEASE_NAMESPACE", env.str("POD_NAMESPACE", "innominatus"))
 # More namespace names or `prefix*` patterns no application may use (comma-separated).

@@ -63,3 +63,8 @@ HEALTH_CHECK_STATUS = Gauge(
     ["component"],
     multiprocess_mode="mostrecent",
 )
+PROVIDERS_DISABLED = Gauge(
+    "innominatus_providers_disabled",
+    "Providers that are not served: broken (tolerant loading), unsupported or switched off in admin-config.",
+    multiprocess_mode="mostrecent",
+)

@@ -134,6 +134,11 @@ class SubmitPlanSerializer(serializers.Serializer):
     content_hash = serializers.CharField()
     containers = serializers.ListField(child=serializers.CharField())
     resources = PlannedResourceSerializer(many=True)
+    warnings = serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField()),
+        required=False,
+        help_text="Shapes of the original innominatus that were translated ({pointer, code, message}).",
+    )
 
 
 class SubmitResponseSerializer(serializers.Serializer):

@@ -19,7 +19,7 @@ from innominatus.problems import ProblemError
 from workflows.api.errors import problems
 from workflows.models import ResourceInstance
 from workflows.providers.model import ProviderError
-from workflows.providers.registry import current_registry, reload_providers
+from workflows.providers.registry import ProviderRegistry, current_registry, reload_providers
 
 
 class ProviderSerializer(serializers.Serializer):
@@ -35,6 +35,15 @@ class ProviderSerializer(serializers.Serializer):
     resource_types = serializers.ListField(child=serializers.CharField())
     capabilities = serializers.ListField(child=serializers.DictField())
     workflows = serializers.ListField(child=serializers.DictField())
+    enabled = serializers.BooleanField(
+        default=True, help_text="False: the provider did not load or is switched off; see disabled_reason."
+    )
+    disabled_reason = serializers.CharField(default="")
+    replaced_types = serializers.DictField(
+        child=serializers.CharField(),
+        default=dict,
+        help_text="Types of this built-in provider that a configured provider serves instead.",
+    )
 
 
 class ProviderStatsSerializer(serializers.Serializer):
@@ -50,6 +59,9 @@ class ReloadSerializer(serializers.Serializer):
     generation = serializers.IntegerField(help_text="Every process reloads when it sees this generation.")
     providers = serializers.ListField(child=serializers.CharField())
     resource_types = serializers.ListField(child=serializers.CharField())
+    disabled = serializers.DictField(
+        child=serializers.CharField(), help_text="Providers not served (tolerant loading), with the reason."
+    )
 
 
 class ProviderUnusable(ProblemError):
@@ -57,6 +69,29 @@ class ProviderUnusable(ProblemError):
 
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_code = "provider_error"
+
+
+def _entry(registry: ProviderRegistry, name: str) -> dict[str, Any]:
+    replaced = {t: configured for t, (builtin, configured) in registry.replaced.items() if builtin == name}
+    return {**registry.providers[name].to_dict(), "replaced_types": replaced}
+
+
+def _disabled_entry(name: str, reason: str) -> dict[str, Any]:
+    """A provider that is not served (tolerant loading, or switched off) and why."""
+    return {
+        "name": name,
+        "version": "",
+        "description": "",
+        "category": "",
+        "builtin": False,
+        "source": "",
+        "compatibility": {},
+        "resource_types": [],
+        "capabilities": [],
+        "workflows": [],
+        "enabled": False,
+        "disabled_reason": reason,
+    }
 
 
 @extend_schema(tags=["providers"])
@@ -71,9 +106,9 @@ class ProviderViewSet(viewsets.GenericViewSet[Any]):
 
     @extend_schema(summary="List providers", responses={200: ProviderSerializer(many=True), **problems(403)})
     def list(self, request: Request) -> Response:
-        providers = [
-            current_registry().providers[name].to_dict() for name in sorted(current_registry().providers)
-        ]
+        registry = current_registry()
+        providers = [_entry(registry, name) for name in sorted(registry.providers)]
+        providers += [_disabled_entry(name, reason) for name, reason in sorted(registry.disabled.items())]
         page = self.paginate_queryset(providers)  # type: ignore[arg-type]  # pagination slices lists too
         if page is not None:
             return self.get_paginated_response(ProviderSerializer(page, many=True).data)
@@ -85,10 +120,12 @@ class ProviderViewSet(viewsets.GenericViewSet[Any]):
         responses={200: ProviderSerializer, **problems(403, 404)},
     )
     def retrieve(self, request: Request, name: str) -> Response:
-        provider = current_registry().providers.get(name)
-        if provider is None:
-            raise ProblemError(f"no provider {name!r}", status_code=404, code="not_found")
-        return Response(ProviderSerializer(provider.to_dict()).data)
+        registry = current_registry()
+        if name in registry.providers:
+            return Response(ProviderSerializer(_entry(registry, name)).data)
+        if name in registry.disabled:
+            return Response(ProviderSerializer(_disabled_entry(name, registry.disabled[name])).data)
+        raise ProblemError(f"no provider {name!r}", status_code=404, code="not_found")
 
     @extend_schema(summary="Resources per provider, type and state", responses={200: ProviderStatsSerializer})
     @action(detail=False, methods=["get"])
@@ -123,7 +160,9 @@ class ProviderReloadView(APIView):
         request=None,
         responses={
             200: ReloadSerializer,
-            422: OpenApiResponse(description="A provider is broken or two claim one type; nothing changed."),
+            422: OpenApiResponse(
+                description="With PROVIDERS_STRICT: a provider is broken or two claim one type; nothing changed."
+            ),
             **problems(403),
         },
     )
@@ -136,5 +175,6 @@ class ProviderReloadView(APIView):
             "generation": generation,
             "providers": sorted(registry.providers),
             "resource_types": sorted(registry.known_types()),
+            "disabled": dict(sorted(registry.disabled.items())),
         }
         return Response(ReloadSerializer(body).data)

@@ -158,7 +158,10 @@ def normalize_go_style(template: str) -> str:
             out.append(f"{{%{left_trim}{convert_paths(content)}{right_trim}%}}")
             continue
         control = _control(content, stack)
-        if control is not None:
+        if statement == "now":
+            # Go's `now` is a function called without parentheses; the sandbox provides it.
+            out.append(f"{{{{{left_trim} now() {right_trim}}}}}")
+        elif control is not None:
             out.append(f"{{%{left_trim} {control} {right_trim}%}}")
         else:
             out.append(f"{{{{{left_trim}{convert_paths(content)}{right_trim}}}}}")

@@ -14,6 +14,7 @@ from typing import Any
 
 from .durations import parse_duration
 from .errors import Problem, WorkflowValidationError, did_you_mean
+from .legacy import IGNORED_SPEC_KEYS, IGNORED_TOP_LEVEL_KEYS, ignored_keys_warning
 from .model import ParameterSpec, StepDefinition, WorkflowDefinition
 from .parameters import parse_parameter_specs
 from .planning import validate_dag
@@ -50,13 +51,18 @@ def _build(
     name: str | None,
     extra_parameters: Sequence[ParameterSpec],
     problems: list[Problem],
+    implicit_parameters: Sequence[ParameterSpec] = (),
 ) -> WorkflowDefinition | None:
     if not isinstance(doc, Mapping):
         problems.append(Problem("", "a workflow must be a mapping with steps", "invalid_type"))
         return None
     allowed = TOP_LEVEL_KEYS | set(SECTIONS)
+    warnings: list[str] = []
+    ignored = sorted(str(key) for key in doc if key in IGNORED_TOP_LEVEL_KEYS and key not in allowed)
+    if ignored:
+        warnings.append(ignored_keys_warning("top level", ignored))
     for key in doc:
-        if key not in allowed:
+        if key not in allowed and key not in IGNORED_TOP_LEVEL_KEYS:
             problems.append(
                 Problem(
                     str(key),
@@ -69,8 +75,11 @@ def _build(
     if spec is not None and not isinstance(spec, Mapping):
         problems.append(Problem("spec", "spec must be a mapping", "invalid_type"))
         spec = None
+    ignored = sorted(str(key) for key in spec or {} if key in IGNORED_SPEC_KEYS)
+    if ignored:
+        warnings.append(ignored_keys_warning("spec", ignored))
     for key in spec or {}:
-        if key not in SECTIONS:
+        if key not in SECTIONS and key not in IGNORED_SPEC_KEYS:
             problems.append(
                 Problem(
                     f"spec.{key}",
@@ -96,6 +105,8 @@ def _build(
     problems.extend(param_problems)
     overrides = {item.name for item in extra_parameters}
     parameters = (*(p for p in parameters if p.name not in overrides), *extra_parameters)
+    declared = {p.name for p in parameters}
+    parameters = (*parameters, *(p for p in implicit_parameters if p.name not in declared))
 
     variables, variables_path = _section(doc, spec, "variables", problems)
     if variables is not None and not isinstance(variables, Mapping):
@@ -146,6 +157,7 @@ def _build(
         steps=tuple(steps),
         outputs={str(key): text(value) for key, value in (outputs or {}).items()},
         timeout=timeout,
+        warnings=tuple(warnings),
     )
     problems.extend(validate_dag(defn, step_paths))
     problems.extend(check_references(defn, step_paths, lifted, outputs_path, variables_path))
@@ -173,12 +185,14 @@ def load_workflow(
     known_step_types: Collection[str],
     name: str | None = None,
     parameters: Sequence[ParameterSpec] = (),
+    implicit_parameters: Sequence[ParameterSpec] = (),
 ) -> WorkflowDefinition:
     """Parse and validate one workflow; raise WorkflowValidationError listing every problem.
 
     `name` overrides the document's metadata.name (the caller's registered name, e.g. a golden
     path key). `parameters` adds specs declared outside the file (goldenpaths.yaml); they win
-    over same-named specs in the file.
+    over same-named specs in the file. `implicit_parameters` are added only where the file does not
+    declare them (the inputs the original always passed to provider workflows).
     """
     documents = _documents(source)
     if len(documents) != 1:
@@ -194,7 +208,7 @@ def load_workflow(
             ]
         )
     problems: list[Problem] = []
-    defn = _build(documents[0], known_step_types, name, parameters, problems)
+    defn = _build(documents[0], known_step_types, name, parameters, problems, implicit_parameters)
     if problems or defn is None:
         raise WorkflowValidationError(problems)
     return defn

@@ -175,6 +175,9 @@ class WorkflowDefinition:
     steps: tuple[StepDefinition, ...] = ()
     outputs: dict[str, str] = field(default_factory=dict)
     timeout: float | None = None
+    # Keys the original innominatus ignored and that are ignored here too (engine/legacy.py): shown
+    # where the workflow is listed or loaded, not part of the snapshot an execution runs.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def step_names(self) -> list[str]:

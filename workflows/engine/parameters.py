@@ -20,6 +20,7 @@ from typing import Any
 
 from .durations import format_duration, parse_duration
 from .errors import ParameterError, Problem, UnsafePatternError, did_you_mean
+from .legacy import render_defaults
 from .model import PARAMETER_TYPE_ALIASES, PARAMETER_TYPES, ParameterSpec
 from .safe_regex import MAX_INPUT_LENGTH, compile_safe
 
@@ -225,12 +226,11 @@ def validate_parameters(specs: Sequence[ParameterSpec], values: Mapping[str, Any
                 Problem(path, f"parameter '{spec.name}': {exc.message}", exc.code, exc.suggestion)
             )
         except UnsafePatternError as exc:
-            problems.append(
-                Problem(path, f"parameter '{spec.name}': unusable pattern: {exc}", "parameter_pattern")
-            )
+            message = f"parameter '{spec.name}': unusable pattern: {exc}"
+            problems.append(Problem(path, message, "parameter_pattern"))
     if problems:
         raise ParameterError(problems)
-    return result
+    return render_defaults(specs, values, result)
 
 
 def _bound(raw: Any, kind: str, path: str, problems: list[Problem]) -> float | None:

@@ -24,6 +24,7 @@ from .errors import (
     WorkflowValidationError,
     did_you_mean,
 )
+from .legacy import condition_context as with_env
 from .model import StepDefinition, WorkflowDefinition
 
 TERMINAL_STATUSES = frozenset({"completed", "failed", "skipped", "cancelled"})
@@ -288,7 +289,7 @@ def decide(
         return f"dependency '{failed_dep}' failed" if failed_dep else f"step '{failures[0]}' failed"
 
     def start(name: str, step: StepDefinition) -> None:
-        verdict, reason = _check_conditions(step, condition_context)
+        verdict, reason = _check_conditions(step, with_env(step.env, condition_context))
         if verdict == "skip":
             decisions.to_skip[name] = reason or ""
             status[name] = "skipped"

@@ -119,6 +119,8 @@ class _Checker:
         except ConditionSyntaxError:
             return  # reported by the loader with its position
         for ref in sorted(names):
+            if ref[0] == "env":
+                continue  # the original's `$VAR`: the step's env over the variables; unset reads as ""
             self.reference(path, ref, NAMESPACES, reader)
 
 

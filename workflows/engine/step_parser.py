@@ -10,6 +10,7 @@ from .approvals import has_policy, policy_problems
 from .conditions import parse_condition
 from .durations import parse_duration
 from .errors import ConditionSyntaxError, Problem, did_you_mean
+from .legacy import NEVER_SUPPORTED_STEP_TYPES, translate_condition
 from .model import STEP_TYPE_ALIASES, WHEN_VALUES, RetryPolicy, StepDefinition
 from .parameters import NAME_PATTERN
 
@@ -118,7 +119,10 @@ class StepParser:
             )
             return ""
         step_type = STEP_TYPE_ALIASES.get(raw_type, raw_type)
-        if step_type not in self.known_types:
+        if step_type not in self.known_types and raw_type in NEVER_SUPPORTED_STEP_TYPES:
+            message = f"unknown step type '{raw_type}': {NEVER_SUPPORTED_STEP_TYPES[raw_type]}"
+            self.add("type", message, "unknown_step_type")
+        elif step_type not in self.known_types:
             choices = [*self.known_types, *STEP_TYPE_ALIASES]
             hint = did_you_mean(raw_type, choices) or "types: " + ", ".join(sorted(self.known_types))
             self.add("type", f"unknown step type '{raw_type}'", "unknown_step_type", hint)
@@ -207,7 +211,8 @@ class StepParser:
         if not isinstance(value, str | bool):
             self.add(key, f"{key} must be an expression", "invalid_condition")
             return None
-        expression = text(value)
+        # The original's forms (`$VAR == x`, `step.success` …) become the safe language; no eval.
+        expression = translate_condition(text(value))
         try:
             parse_condition(expression)
         except ConditionSyntaxError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import jinja2
@@ -26,6 +27,14 @@ MAX_OUTPUT_SIZE = MAX_VALUE_SIZE
 _MAX_CACHED_SOURCE = 64 * 1024
 
 _ENV = GuardedSandbox()
+
+
+def _now() -> str:
+    """The original's Go-template `{{ now }}`: the current time (UTC, ISO 8601, seconds)."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+_ENV.globals["now"] = _now
 
 __all__ = [
     "NAMESPACES",

@@ -12,7 +12,8 @@ import yaml
 from workflows.engine.errors import Problem, WorkflowValidationError
 from workflows.engine.loader import load_workflow
 from workflows.engine.model import ParameterSpec, WorkflowDefinition
-from workflows.steps.registry import known_step_types
+from workflows.engine.parameters import parse_parameter_specs
+from workflows.steps.registry import config_problems, known_step_types
 
 BUILTIN_DIR = Path(__file__).resolve().parent
 
@@ -79,7 +80,19 @@ def _entry(name: str, raw: Any, base_dir: Path) -> GoldenPath:
                 )
             ]
         )
-    workflow = load_workflow(path.read_text(), known_step_types=known_step_types(), name=name)
+    # The original's `parameters:` block (type, enum/allowed_values, pattern, default) is honoured
+    # like the workflow's own declarations; it wins over same-named ones in the workflow file.
+    declared, problems = parse_parameter_specs(entry.get("parameters"), f"goldenpaths.{name}.parameters")
+    if problems:
+        raise WorkflowValidationError(problems)
+    workflow = load_workflow(
+        path.read_text(), known_step_types=known_step_types(), name=name, parameters=declared
+    )
+    wrong = config_problems(workflow)
+    if wrong:
+        raise WorkflowValidationError(
+            [Problem(f"goldenpaths.{name}.workflow", problem, "invalid_config") for problem in wrong]
+        )
     parameters = _merge_parameters(workflow, entry)
     workflow = WorkflowDefinition(**{**workflow.__dict__, "parameters": parameters})
     return GoldenPath(

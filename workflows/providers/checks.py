@@ -1,8 +1,9 @@
 """System checks: every provider loads, no two providers claim one resource type, and the tenancy
 sections of admin-config.yaml parse.
 
-Runs with `manage.py check`, `migrate` (the chart's migration job) and `worker`, so broken or
-conflicting providers stop a rollout before any process serves with them.
+Runs with `manage.py check`, `migrate` (the chart's migration job) and `worker`. By default
+(tolerant, as the original) a broken provider is a warning and is disabled; with
+PROVIDERS_STRICT=true it stops a rollout before any process serves with it.
 """
 
 from typing import Any
@@ -19,10 +20,18 @@ from workflows.providers.registry import build_registry
 def check_providers(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Load every provider once; report what is broken, naming providers, files and types."""
     try:
-        build_registry()
+        registry = build_registry()
     except (ProviderError, ImproperlyConfigured) as exc:
         return [checks.Error(str(exc), id="workflows.E001", hint="fix or remove the provider named above")]
-    return []
+    # Tolerant loading (the default): the rest is served; say what is not, and why.
+    return [
+        checks.Warning(
+            f"provider {name} is disabled: {reason}",
+            id="workflows.W001",
+            hint="see GET /api/providers; `manage.py providers validate` checks strictly",
+        )
+        for name, reason in sorted(registry.disabled.items())
+    ]
 
 
 @checks.register("providers")

@@ -48,10 +48,57 @@ class PlatformConfig:
     environment: dict[str, str] = field(default_factory=dict)
     # Namespace names (or `prefix*` patterns) no application may use, besides the built-in ones.
     reserved_namespaces: tuple[str, ...] = ()
+    # Built-in providers switched off (`builtinProviders: {<name>: {enabled: false}}`).
+    disabled_builtins: tuple[str, ...] = ()
+    # Entries of `providers:` with `enabled: false`, by name or path: skipped (as the original did).
+    skipped_providers: tuple[str, ...] = ()
+    # The original's `gitea:` and `argocd:` sections (url, internalURL, username, password, token,
+    # orgName): defaults and credentials of the `gitea-repo` and `argocd-app` steps.
+    integrations: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Entries that cannot be loaded here (e.g. a git source), with the reason.
+    unsupported_providers: tuple[tuple[str, str], ...] = ()
 
 
 def _fail(message: str) -> ImproperlyConfigured:
     return ImproperlyConfigured(f"admin-config.yaml: {message}")
+
+
+def _skipped(raw: Any) -> tuple[str, ...]:
+    """`providers:` entries the original's `enabled: false` switches off (named by name or path)."""
+    if not isinstance(raw, list):
+        return ()
+    return tuple(
+        str(entry.get("name") or entry.get("path") or entry.get("directory") or "?")
+        for entry in raw
+        if isinstance(entry, Mapping) and entry.get("enabled", True) is False
+    )
+
+
+def _unsupported(raw: Any) -> tuple[tuple[str, str], ...]:
+    """`providers:` entries of a source type innominatus does not load, with the reason."""
+    if not isinstance(raw, list):
+        return ()
+    return tuple(
+        (
+            str(entry.get("name") or entry.get("path") or "?"),
+            f"provider source type {entry.get('type')!r} is not supported: only filesystem directories "
+            "are; check the repository out (e.g. with a git-sync sidecar) and list its path",
+        )
+        for entry in raw
+        if isinstance(entry, Mapping)
+        and entry.get("enabled", True) is not False
+        and entry.get("type", "filesystem") != "filesystem"
+    )
+
+
+def _disabled_builtins(raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping) or not all(
+        isinstance(value, Mapping) and isinstance(value.get("enabled", True), bool) for value in raw.values()
+    ):
+        raise _fail("builtinProviders must map built-in provider names to {enabled: true|false}")
+    return tuple(sorted(str(name) for name, value in raw.items() if value.get("enabled", True) is False))
 
 
 def _provider_dirs(raw: Any, base: Path) -> tuple[Path, ...]:
@@ -61,6 +108,10 @@ def _provider_dirs(raw: Any, base: Path) -> tuple[Path, ...]:
         raise _fail("providers must be a list of directories")
     found: list[Path] = []
     for index, entry in enumerate(raw):
+        if isinstance(entry, Mapping) and entry.get("enabled", True) is False:
+            continue  # the original skipped disabled providers; so does innominatus
+        if isinstance(entry, Mapping) and entry.get("type", "filesystem") != "filesystem":
+            continue  # reported by _unsupported: the registry lists it as disabled with the reason
         value = entry.get("path") or entry.get("directory") if isinstance(entry, Mapping) else entry
         if not isinstance(value, str) or not value:
             raise _fail(f"providers[{index}] must be a directory path or a mapping with `path`")
@@ -114,6 +165,14 @@ def parse(document: Any, base: Path) -> PlatformConfig:
         storage_class=_text(deploy, "storageClassName", ""),
         environment={key: str(value) for key, value in environment.items()},
         reserved_namespaces=_reserved(deploy.get("reservedNamespaces")),
+        disabled_builtins=_disabled_builtins(document.get("builtinProviders")),
+        skipped_providers=_skipped(document.get("providers")),
+        unsupported_providers=_unsupported(document.get("providers")),
+        integrations={
+            name: {str(k): str(v) for k, v in section.items() if isinstance(v, str | int | bool)}
+            for name in ("gitea", "argocd")
+            if isinstance(section := document.get(name), Mapping)
+        },
     )
 
 

@@ -15,6 +15,7 @@ import yaml
 from packaging.version import InvalidVersion, Version
 
 from workflows.engine.errors import WorkflowValidationError
+from workflows.engine.legacy import PROVIDER_INPUTS
 from workflows.engine.loader import load_workflow
 from workflows.providers.model import (
     CATEGORIES,
@@ -29,11 +30,23 @@ from workflows.providers.model import (
     ProviderWorkflow,
     TypeCapability,
 )
-from workflows.steps.registry import known_step_types
+from workflows.steps.registry import config_problems, known_step_types
 
 # The provider format version this implementation speaks (the original's core 1.x series).
 CORE_VERSION = Version("1.0.0")
 PROVIDER_FILE = "provider.yaml"
+# The original's legacy name for the same file (`kind: Platform`), read when provider.yaml is absent.
+LEGACY_PROVIDER_FILE = "platform.yaml"
+
+
+def provider_file(directory: Path) -> Path | None:
+    """The provider's description in `directory` (provider.yaml, else the legacy platform.yaml)."""
+    for name in (PROVIDER_FILE, LEGACY_PROVIDER_FILE):
+        if (directory / name).is_file():
+            return directory / name
+    return None
+
+
 KINDS = ("Provider", "Platform")
 NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 TYPE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,61}[A-Za-z0-9]$")
@@ -83,8 +96,10 @@ def _inside(directory: Path, relative: str) -> Path | None:
 
 
 def _workflows(raw: Any, directory: Path, problems: list[str]) -> dict[str, ProviderWorkflow]:
-    if not isinstance(raw, list) or not raw:
-        problems.append("workflows must be a non-empty list")
+    if raw is None or raw == []:
+        return {}  # a provider without workflows (the original's `builtin`); claimed types need some
+    if not isinstance(raw, list):
+        problems.append("workflows must be a list")
         return {}
     found: dict[str, ProviderWorkflow] = {}
     step_types = known_step_types()
@@ -114,13 +129,20 @@ def _workflows(raw: Any, directory: Path, problems: list[str]) -> dict[str, Prov
             continue
         try:
             definition = load_workflow(
-                path.read_text(encoding="utf-8"), known_step_types=step_types, name=name
+                path.read_text(encoding="utf-8"),
+                known_step_types=step_types,
+                name=name,
+                implicit_parameters=PROVIDER_INPUTS,
             )
         except WorkflowValidationError as exc:
             problems.append(f"{where} ({file}) is invalid: {exc}")
             continue
         except OSError as exc:
             problems.append(f"{where}: cannot read {file}: {exc}")
+            continue
+        wrong = config_problems(definition)
+        if wrong:
+            problems.append(f"{where} ({file}) is invalid: " + "; ".join(wrong))
             continue
         found[name] = ProviderWorkflow(
             name=name,
@@ -230,10 +252,10 @@ def _check_routes(provider: Provider, problems: list[str]) -> None:
             continue
         if provider.capability(type_name).kind == "external":
             continue
-        for operation in ("create", "delete"):
-            candidates = provider.workflows_for(type_name, operation)
-            if not candidates:
-                problems.append(f"type {type_name!r} has no workflow for {operation}")
+        # A type without a delete workflow loads (the original's provisioners often had none); deleting
+        # such a resource fails then with "cannot deprovision" (ProviderRegistry.route).
+        if not provider.workflows_for(type_name, "create"):
+            problems.append(f"type {type_name!r} has no workflow for create")
         for operation in OPERATIONS:
             for workflow in provider.workflows_for(type_name, operation):
                 if workflow.category != "provisioner":
@@ -246,7 +268,7 @@ def _check_routes(provider: Provider, problems: list[str]) -> None:
 
 def load_provider(directory: Path, *, builtin: bool = False) -> Provider:
     """Load and validate the provider in `directory`; ProviderError lists every problem."""
-    file = directory / PROVIDER_FILE
+    file = provider_file(directory) or directory / PROVIDER_FILE
     try:
         document = yaml.safe_load(file.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -156,6 +156,13 @@ class Provider:
         ]
         if not matches and operation == "update":
             return self.workflows_for(type_name, "create")
+        if not matches and operation == "create" and route is None:
+            # The original's simple format: `resourceTypes:` and one provisioner workflow without an
+            # operation, which provisions every type the provider lists.
+            plain = [
+                wf for wf in self.workflows.values() if wf.category == "provisioner" and not wf.operation
+            ]
+            return plain if len(plain) == 1 else []
         return sorted(matches, key=lambda wf: wf.name)
 
     def to_dict(self) -> dict[str, Any]:

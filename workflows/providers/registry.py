@@ -14,12 +14,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from workflows.providers.config import platform_config
-from workflows.providers.loader import PROVIDER_FILE, load_provider
+from workflows.providers.loader import PROVIDER_FILE, load_provider, provider_file
 from workflows.providers.model import (
     Provider,
     ProviderError,
@@ -51,31 +52,66 @@ class ProviderRegistry:
     providers: dict[str, Provider] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)
 
+    # Providers that did not load (tolerant mode) or were switched off, by name: the reason.
+    disabled: dict[str, str] = field(default_factory=dict)
+    # Types a configured provider took over from a built-in one: type -> (built-in, configured).
+    replaced: dict[str, tuple[str, str]] = field(default_factory=dict)
+
     @classmethod
-    def build(cls, providers: list[Provider]) -> ProviderRegistry:
-        """Index providers; ProviderError names both providers and the type when two claim one type."""
+    def build(cls, providers: list[Provider], *, strict: bool = True) -> ProviderRegistry:
+        """Index providers; ProviderError names both providers and the type when two claim one type.
+
+        A configured provider claiming a built-in's type replaces the built-in for that type (logged),
+        as the original let platform teams do. Two configured providers claiming one type conflict:
+        strict raises, tolerant disables the later one with the reason.
+        """
         registry = cls()
         conflicts: list[str] = []
-        for provider in providers:
+        # Configured providers claim first, so that built-ins only get what nobody configured.
+        for provider in sorted(providers, key=lambda p: p.builtin):
             if provider.name in registry.providers:
                 first = registry.providers[provider.name]
-                raise ProviderError(
+                message = (
                     f"provider name {provider.name!r} is used twice: {first.source} and {provider.source}"
                 )
-            registry.providers[provider.name] = provider
+                if strict:
+                    raise ProviderError(message)
+                registry.disable(f"{provider.name} ({provider.source})", message)
+                continue
+            clashes = []
             for type_name in provider.claimed_types():
                 owner = registry.owners.get(type_name)
-                if owner is not None:
-                    conflicts.append(
+                if owner is not None and not provider.builtin:
+                    clashes.append(
                         f"resource type {type_name!r} is claimed by both provider {owner!r} "
                         f"({registry.providers[owner].source}) and provider {provider.name!r} "
                         f"({provider.source})"
                     )
-                else:
+            if clashes and not strict:
+                registry.disable(provider.name, "; ".join(clashes))
+                continue
+            conflicts.extend(clashes)
+            registry.providers[provider.name] = provider
+            for type_name in provider.claimed_types():
+                owner = registry.owners.get(type_name)
+                if owner is None:
                     registry.owners[type_name] = provider.name
+                elif provider.builtin:
+                    registry.replaced[type_name] = (provider.name, owner)
+                    logger.info(
+                        "provider %r replaces the built-in provider %r for resource type %r",
+                        owner,
+                        provider.name,
+                        type_name,
+                    )
         if conflicts:
             raise ProviderError("; ".join(conflicts))
         return registry
+
+    def disable(self, name: str, reason: str) -> None:
+        """Record a provider that is not used, and why (shown in /api/providers and as a metric)."""
+        self.disabled[name] = reason
+        logger.warning("provider %s disabled: %s", name, reason)
 
     def known_types(self) -> frozenset[str]:
         """Every resource type some provider claims (what Score ingest accepts)."""
@@ -95,6 +131,11 @@ class ProviderRegistry:
         capability = provider.capability(type_name)
         candidates = provider.workflows_for(type_name, operation)
         if not candidates:
+            if operation == "delete":
+                raise UnknownResourceType(
+                    f"cannot deprovision {type_name!r}: provider {provider.name!r} has no delete workflow "
+                    "for it (remove what it created by hand, then delete the resource again)"
+                )
             raise UnknownResourceType(
                 f"provider {provider.name!r} has no {operation} workflow for {type_name!r}"
             )
@@ -121,28 +162,73 @@ def provider_directories() -> list[tuple[Path, bool]]:
     return [(path, True) for path in builtin] + [(path, False) for path in platform_config().provider_dirs]
 
 
-def build_registry() -> ProviderRegistry:
-    """Load every provider afresh; ProviderError describes the first broken provider or every conflict."""
+def strict_providers() -> bool:
+    """Whether a broken provider stops the process (PROVIDERS_STRICT) instead of being disabled."""
+    return bool(getattr(settings, "PROVIDERS_STRICT", False))
+
+
+def build_registry(*, strict: bool | None = None) -> ProviderRegistry:
+    """Load every provider afresh.
+
+    Strict: ProviderError describes the first broken provider or every conflict (for the CI of
+    provider repositories: `manage.py providers validate`). Tolerant (the server's default, as the
+    original): a broken provider is disabled with the reason and the rest is served.
+    """
     from workflows.goldenpaths.catalog import builtin_golden_paths
 
+    strict = strict_providers() if strict is None else strict
+    config = platform_config()
     providers = []
+    failed: dict[str, str] = {}
     for directory, builtin in provider_directories():
-        if not (directory / PROVIDER_FILE).is_file():
-            raise ProviderError(
-                f"provider directory {directory} (from admin-config.yaml) has no {PROVIDER_FILE}"
-            )
-        providers.append(load_provider(directory, builtin=builtin))
-    registry = ProviderRegistry.build(providers)
+        if builtin and directory.name in config.disabled_builtins:
+            failed[directory.name] = "built-in provider disabled in admin-config.yaml (builtinProviders)"
+            continue
+        try:
+            if provider_file(directory) is None:
+                raise ProviderError(
+                    f"provider directory {directory} (from admin-config.yaml) has no {PROVIDER_FILE}"
+                )
+            providers.append(load_provider(directory, builtin=builtin))
+        except ProviderError as exc:
+            if strict:
+                raise
+            failed[directory.name] = str(exc)
+    for name in config.skipped_providers:
+        failed[name] = "enabled: false in admin-config.yaml (skipped, as the original did)"
+    for name, reason in config.unsupported_providers:
+        if strict:
+            raise ProviderError(f"provider {name!r}: {reason}")
+        failed[name] = reason
+    registry = ProviderRegistry.build(providers, strict=strict)
+    for name, reason in failed.items():
+        registry.disable(name, reason)
     # Golden paths share one catalogue: a provider's may not shadow a built-in one or another provider's.
     seen = dict.fromkeys(builtin_golden_paths(), "the built-in catalogue")
     for provider, workflow in registry.golden_path_workflows():
         if workflow.name in seen:
-            raise ProviderError(
+            message = (
                 f"golden path {workflow.name!r} of provider {provider.name!r} "
                 f"is already defined by {seen[workflow.name]}"
             )
+            if strict:
+                raise ProviderError(message)
+            registry.disable(provider.name, message)
+            registry.providers.pop(provider.name, None)
+            for type_name in [t for t, owner in registry.owners.items() if owner == provider.name]:
+                del registry.owners[type_name]
+            continue
         seen[workflow.name] = f"provider {provider.name!r}"
+    _record_disabled(registry)
     return registry
+
+
+def _record_disabled(registry: ProviderRegistry) -> None:
+    try:
+        from ops.metrics.definitions import PROVIDERS_DISABLED
+    except ImportError:  # pragma: no cover - the metrics package is part of every deployment
+        return
+    PROVIDERS_DISABLED.set(len(registry.disabled))
 
 
 class _Cache:

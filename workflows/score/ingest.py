@@ -12,6 +12,7 @@ from workflows.score.builtin_types import BUILTIN_RESOURCE_TYPES
 from workflows.score.canonical import canonical_json, full_document, normalise
 from workflows.score.errors import ScoreProblem, ScoreValidationError, sort_problems
 from workflows.score.graph import topological_order
+from workflows.score.legacy import translate
 from workflows.score.parsing import MAX_DEPTH, MAX_DOCUMENT_BYTES, load_document
 from workflows.score.placeholders import resource_dependencies
 from workflows.score.schema import EXTENSION_KEYS, schema_problems
@@ -28,6 +29,9 @@ class IngestResult:
     canonical: str
     sha256: str
     resource_order: list[str]
+    # The original innominatus's shapes that were translated (workflows/score/legacy.py), as
+    # {pointer, code, message}: shown to the submitter, never applied silently.
+    warnings: tuple[dict[str, str], ...] = ()
 
     @property
     def name(self) -> str:
@@ -140,7 +144,8 @@ def ingest(
     )
     if refused:
         raise ScoreValidationError(refused)
-    spec, extensions = split_extensions(parsed.data)
+    translated, legacy = translate(parsed.data)
+    spec, extensions = split_extensions(translated)
     problems = validate_spec(spec, known_types=known_types, lines=parsed.lines, image_allowed=image_allowed)
     if problems:
         raise ScoreValidationError(problems)
@@ -152,4 +157,5 @@ def ingest(
         canonical=canonical,
         sha256=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
         resource_order=topological_order(resource_dependencies(canonical_spec)),
+        warnings=tuple(w.as_dict() for w in legacy),
     )

@@ -26,6 +26,7 @@ from workflows.services.namespaces import (
     namespace_name,
 )
 from workflows.services.previews import preview_deploy
+from workflows.services.score_workflows import score_workflow_problems
 from workflows.services.tenancy import tenancy_problems
 
 COMMENT_MAX_LENGTH = DeploymentRevision._meta.get_field("comment").max_length or 500
@@ -73,6 +74,8 @@ class SubmitPlan:
     content_hash: str
     containers: list[str] = field(default_factory=list)
     resources: list[PlannedResource] = field(default_factory=list)
+    # The original innominatus's shapes translated on the way in (workflows/score/legacy.py).
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,10 @@ def submit_spec(
         known_types=current_registry().known_types(),
         image_allowed=functools.partial(image_allowed, patterns=allowed_images),
     )
+    # The original's Score `workflows:` section runs as part of the deploy: refuse it now if it cannot.
+    workflow_problems = score_workflow_problems(result.extensions)
+    if workflow_problems:
+        raise ScoreValidationError(workflow_problems)
     name = str(result.spec["metadata"]["name"])
     comment = comment.strip()[:COMMENT_MAX_LENGTH]
     with transaction.atomic():
@@ -259,6 +266,7 @@ def _plan(
         content_hash=result.sha256,
         containers=list((result.spec.get("containers") or {}).keys()),
         resources=resources,
+        warnings=list(result.warnings),
     )
 
 

@@ -41,9 +41,11 @@ def reread_steps(
 
 def step_view(step: StepExecution) -> dict[str, Any]:
     """What templates and conditions see of one step."""
+    outputs = step.outputs or {}
     return {
         "status": step.status,
-        "outputs": step.outputs or {},
+        "outputs": outputs,
+        "output": outputs,  # the original's files write `.steps.<name>.output.<key>`
         "error": step.error_message,
         "attempt": step.attempt,
     }

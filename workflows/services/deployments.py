@@ -9,6 +9,7 @@ the workload first, then each resource in reverse dependency order, then the nam
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
@@ -27,6 +28,7 @@ from workflows.score import topological_order
 from workflows.services import reconcile
 from workflows.services.executions import launch_execution
 from workflows.services.resource_values import app_namespace
+from workflows.services.score_workflows import score_workflow_steps, score_workflow_variables
 from workflows.steps.registry import known_step_types
 
 logger = logging.getLogger(__name__)
@@ -70,7 +72,10 @@ def _deletions(changes: list[reconcile.ResourceChange], first: list[str]) -> lis
 
 
 def deploy_definition(
-    app_name: str, revision: int, changes: list[reconcile.ResourceChange]
+    app_name: str,
+    revision: int,
+    changes: list[reconcile.ResourceChange],
+    extensions: Mapping[str, Any] | None = None,
 ) -> WorkflowDefinition:
     """The workflow that deploys `revision`: provision, deploy, then remove what the spec dropped."""
     working = [c for c in changes if c.action in (reconcile.CREATE, reconcile.UPDATE)]
@@ -87,6 +92,8 @@ def deploy_definition(
             "config": {"revision": revision},
         }
     )
+    # The spec's `workflows:` section (the original's extension) runs after provisioning and deploy.
+    steps += score_workflow_steps(extensions or {}, after="deploy")
     steps += _deletions(changes, ["deploy"])
     document = {
         # One deploy or undeploy of an application at a time; later ones wait their turn.
@@ -96,6 +103,7 @@ def deploy_definition(
             "concurrency": "application",
         },
         "steps": steps,
+        "variables": score_workflow_variables(extensions or {}),
         "outputs": {"namespace": "{{ steps.deploy.outputs.namespace }}"},
     }
     return load_workflow(document, known_step_types=known_step_types())
@@ -133,7 +141,7 @@ def launch_deploy(
     registry = current_registry()
     with transaction.atomic():
         changes = reconcile.reconcile_resources(application, revision.spec, registry=registry)
-        definition = deploy_definition(application.name, revision.number, changes)
+        definition = deploy_definition(application.name, revision.number, changes, revision.extensions)
         Application.objects.filter(pk=application.pk).update(
             deploy_state=DEPLOYING, deploy_message=f"deploying revision {revision.number}"
         )

@@ -259,6 +259,9 @@ class ExecutionResourceOps(WorkloadOps):
             # A platform-shared resource belongs to no application: its objects carry its own name.
             "app": found.app_name or object_name,
             "resource": found.resource_name,
+            # The original's names for the same inputs, which its provider workflows use.
+            "app_name": found.app_name or object_name,
+            "resource_name": found.resource_name,
             "resource_type": found.resource_type,
             "resource_class": found.resource_class,
             "resource_id": found.resource_id,

@@ -16,6 +16,7 @@ from typing import Any
 
 from workflows.engine.conditions import parse_condition
 from workflows.engine.errors import ConditionEvaluationError, ConditionSyntaxError, TemplateError
+from workflows.engine.legacy import condition_context
 from workflows.engine.model import StepDefinition, WorkflowDefinition
 from workflows.engine.outputs import apply_step_outputs, render_workflow_outputs
 from workflows.engine.parameters import validate_parameters
@@ -141,7 +142,7 @@ class InlineRun:
             runs = step.when == "always" or (step.when == "on_failure") == bool(failure)
             try:
                 skip = None if runs else "not run after the earlier outcome"
-                skip = skip or _conditions_allow(step, self.context())
+                skip = skip or _conditions_allow(step, condition_context(step.env, self.context()))
             except (ConditionSyntaxError, ConditionEvaluationError) as exc:
                 return InlineResult(error=f"{self.label}: step '{name}': {exc}")
             if skip:

@@ -58,6 +58,18 @@ def _flag(value: Any, default: bool) -> bool:
     return bool(value)
 
 
+def _file_names(value: Any) -> bool:
+    names = [str(m).strip() for m in value] if isinstance(value, list) else []
+    return bool(names) and all(n.endswith((".yaml", ".yml", ".json")) and "\n" not in n for n in names)
+
+
+def _aliased(config: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The original's `manifest:` (one Go-templated YAML string) is `manifests:` here."""
+    if "manifest" in config and "manifests" not in config:
+        return {**{k: v for k, v in config.items() if k != "manifest"}, "manifests": config["manifest"]}
+    return config
+
+
 class KubernetesStep(Step):
     """Applies (server-side), deletes or reads manifests, waiting for workload rollouts."""
 
@@ -67,6 +79,14 @@ class KubernetesStep(Step):
 
     def validate_config(self, config: Mapping[str, Any]) -> list[str]:
         problems: list[str] = []
+        if "manifest" in config and "manifests" in config:
+            problems.append("set only one of config.manifest (the original's spelling) and config.manifests")
+        config = _aliased(config)
+        if _file_names(config.get("manifests")):
+            return [
+                "config.manifests lists file names: never supported (the original innominatus did not read "
+                "them either); put the manifests themselves under config.manifests"
+            ]
         operation = config.get("operation", "apply")
         if operation not in OPERATIONS and not _templated(operation):
             problems.append(f"config.operation must be one of {', '.join(OPERATIONS)}, not {operation!r}")
@@ -97,7 +117,7 @@ class KubernetesStep(Step):
         return problems
 
     def run(self, ctx: StepContext) -> StepResult:
-        config = ctx.config
+        config = _aliased(ctx.config)
         problems = self.validate_config(config)
         if problems:
             return StepResult.fail("; ".join(problems))

@@ -12,6 +12,8 @@ class NoopStep(Step):
     """Returns `config.outputs` as its outputs and logs one line; `config.fail` (a message) makes it fail."""
 
     type_name = "noop"
+    # The original innominatus's `dummy` step did nothing either.
+    aliases = ("dummy",)
 
     def validate_config(self, config: Mapping[str, Any]) -> list[str]:
         outputs = config.get("outputs")

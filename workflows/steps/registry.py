@@ -1,6 +1,7 @@
 """The catalogue of step types, by name and alias."""
 
 from functools import cache
+from typing import Any
 
 from workflows.steps.base import Step
 
@@ -16,6 +17,10 @@ STEP_MODULES = (
     "workflows.steps.kubernetes",
     "workflows.steps.provision",
     "workflows.steps.deploy",
+    "workflows.steps.legacy",
+    "workflows.steps.ansible",
+    "workflows.steps.gitops",
+    "workflows.steps.gitmanifests",
 )
 
 
@@ -42,3 +47,18 @@ def known_step_types() -> frozenset[str]:
 def get_step(type_name: str) -> Step:
     """A fresh instance of the step type named `type_name` (KeyError when unknown)."""
     return step_classes()[type_name]()
+
+
+def config_problems(definition: Any) -> list[str]:
+    """Each step's configuration checked by its type at load time (templated values are left to run
+    time), so that a wrong configuration is refused when a provider or golden path loads."""
+    found: list[str] = []
+    classes = step_classes()
+    for index, step in enumerate(definition.steps):
+        cls = classes.get(step.type)
+        if cls is None:
+            continue
+        found.extend(
+            f"steps[{index}] ({step.name}): {problem}" for problem in cls().validate_config(step.config)
+        )
+    return found

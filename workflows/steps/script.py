@@ -18,11 +18,13 @@ runtime's `ctx.env`, `env`, `params` and `INNOMINATUS_*` variables (among them t
 environment (database password, secret key …) never reaches it. It runs under a supervisor that ends
 it with its worker, as `ctx.run_as` when set, and leaves its exit code for the reaper (`evidence`). Outputs come from `::set-output name=k::v`
 lines on stdout and from the file named by `$INNOMINATUS_OUTPUT` (`k=v` lines, or `k<<EOF`
-… `EOF` for multi-line values).
+… `EOF` for multi-line values); a script that sets none and ends by printing a JSON object (the
+original innominatus's convention) outputs that object's keys.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import re
 import shutil
@@ -34,6 +36,8 @@ from workflows.steps.base import Step, StepContext, StepResult
 from workflows.steps.isolation import ENGINE_DIR, RUNS_DIR, private_dir
 from workflows.steps.process import DEFAULT_GRACE, env_vars, run_dir, run_process, safe_name, scrubbed_env
 
+# How many trailing stdout lines may hold a JSON object of outputs (the original's convention).
+JSON_TAIL_LINES = 200
 SET_OUTPUT = re.compile(r"^::set-output name=([A-Za-z_][A-Za-z0-9_.-]*)::(.*)$")
 OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 ERROR_TAIL_LINES = 10
@@ -106,11 +110,14 @@ class ScriptStep(Step):
             },
         )
         outputs: dict[str, str] = {}
+        recent: collections.deque[str] = collections.deque(maxlen=JSON_TAIL_LINES)
 
         def collect(stream: str, line: str) -> bool:
             match = SET_OUTPUT.match(line) if stream == "stdout" else None
             if match:
                 outputs[match.group(1)] = match.group(2)
+            elif stream == "stdout":
+                recent.append(line)
             return match is not None
 
         try:
@@ -126,7 +133,11 @@ class ScriptStep(Step):
         except OSError as exc:
             return StepResult.fail(f"cannot start {argv[0]}: {exc.strerror or exc}")
         tail = result.stderr_tail[-ERROR_TAIL_LINES:] or result.stdout_tail[-ERROR_TAIL_LINES:]
-        return _result(result.returncode, output_file, outputs, tail)
+        found = _result(result.returncode, output_file, outputs, tail)
+        if found.status == "completed" and not found.outputs:
+            # The original's convention: a script that ends by printing a JSON object outputs its keys.
+            found.outputs.update(trailing_json(list(recent)))
+        return found
 
     def evidence(self, workdir: Path, step_name: str, attempt: int) -> StepResult | None:
         """The attempt's result from the file its supervisor wrote when the script ended on its own."""
@@ -174,6 +185,24 @@ def _result(returncode: int, output_file: Path, outputs: dict[str, str], tail: l
             error += ":\n" + "\n".join(tail)
         return StepResult.fail(error, exit_code=returncode, **outputs)
     return StepResult.ok(**outputs)
+
+
+def trailing_json(lines: list[str]) -> dict[str, Any]:
+    """The JSON object the output ends with (scalars as text, like other outputs), or {}."""
+    for start in range(len(lines) - 1, -1, -1):
+        if not lines[start].lstrip().startswith("{"):
+            continue
+        try:
+            document = json.loads("\n".join(lines[start:]))
+        except ValueError:
+            continue
+        if isinstance(document, dict):
+            return {
+                str(k): v if isinstance(v, dict | list) else ("" if v is None else str(v))
+                for k, v in document.items()
+            }
+        return {}
+    return {}
 
 
 def parse_output_file(text: str) -> dict[str, str]:

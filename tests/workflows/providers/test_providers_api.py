@@ -57,7 +57,7 @@ resources:
 
 @pytest.mark.django_db
 def test_reload_is_for_admins_and_reports_broken_providers(
-    api: APIClient, admin_api: APIClient, tmp_path: Path, admin_config: Config
+    api: APIClient, admin_api: APIClient, tmp_path: Path, admin_config: Config, settings: Any
 ) -> None:
     config = admin_config({})
     assert api.post("/api/admin/providers/reload").status_code == 403
@@ -67,15 +67,31 @@ def test_reload_is_for_admins_and_reports_broken_providers(
     assert "postgres" in first.json()["resource_types"]
     assert ProviderGeneration.objects.get(pk=1).reloaded_by == "platform-admin"
 
+    # A configured provider claiming a built-in's type replaces the built-in for it (the original's way).
+    write_provider(tmp_path, "cache-team", ["redis"])
     write_provider(tmp_path, "dup-team", ["redis"])
-    config.write_text(yaml.safe_dump({"providers": [str(tmp_path / "dup-team")]}))
+    config.write_text(
+        yaml.safe_dump({"providers": [str(tmp_path / "cache-team"), str(tmp_path / "dup-team")]})
+    )
+    tolerant = admin_api.post("/api/admin/providers/reload")
+    assert tolerant.status_code == 200
+    assert current_registry().provider_for("redis").name == "cache-team"
+    # Two configured providers claiming one type: the later one is disabled, with the reason.
+    reason = tolerant.json()["disabled"]["dup-team"]
+    assert "resource type 'redis' is claimed by both provider 'cache-team'" in reason
+    listed = {item["name"]: item for item in admin_api.get("/api/providers?page_size=100").json()["results"]}
+    assert listed["dup-team"]["enabled"] is False and listed["dup-team"]["disabled_reason"] == reason
+    assert listed["redis"]["replaced_types"] == {"redis": "cache-team"}
+    generation = ProviderGeneration.objects.get(pk=1).generation
+
+    settings.PROVIDERS_STRICT = True
     broken = admin_api.post("/api/admin/providers/reload")
     assert broken.status_code == 422
-    assert "resource type 'redis' is claimed by both provider 'redis'" in broken.json()["detail"]
+    assert "resource type 'redis' is claimed by both provider 'cache-team'" in broken.json()["detail"]
     assert "provider 'dup-team'" in broken.json()["detail"]
     # Nothing changed: no generation was announced, and this process keeps the working set.
     assert ProviderGeneration.objects.get(pk=1).generation == generation
-    assert current_registry().provider_for("redis").name == "redis"
+    assert current_registry().provider_for("redis").name == "cache-team"
 
 
 @pytest.mark.django_db

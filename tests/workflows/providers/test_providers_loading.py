@@ -40,7 +40,7 @@ def test_builtin_catalogue_covers_the_score_k8s_types() -> None:
     assert registry.route("postgresql", "create").workflow.name == "postgres-apply"
     assert registry.route("redis", "delete").workflow.name == "redis-delete"
     postgres = registry.provider_for("postgres").capability("postgres")
-    assert postgres.secret_outputs == {"password"} and set(postgres.generate) == {
+    assert postgres.secret_outputs == {"password", "connection_string"} and set(postgres.generate) == {
         "username",
         "password",
         "database",
@@ -128,18 +128,48 @@ def test_admin_config_adds_providers_and_tag_routing(tmp_path: Path, admin_confi
         registry.route("kafka", "create")
 
 
-def test_two_providers_claiming_one_type_fail_naming_both(tmp_path: Path, admin_config: Config) -> None:
+def test_two_providers_claiming_one_type_fail_naming_both(
+    tmp_path: Path, admin_config: Config, settings: Any
+) -> None:
     write_provider(tmp_path, "cache-team", ["memcached"])
-    write_provider(tmp_path, "other-team", ["memcached", "redis"])
+    write_provider(tmp_path, "other-team", ["memcached", "widget"])
     admin_config({"providers": [str(tmp_path / "cache-team"), str(tmp_path / "other-team")]})
     with pytest.raises(ProviderError) as raised:
-        build_registry()
+        build_registry(strict=True)
     message = str(raised.value)
     assert "resource type 'memcached' is claimed by both provider 'cache-team'" in message
     assert "and provider 'other-team'" in message
-    assert "resource type 'redis' is claimed by both provider 'redis'" in message
+    # Tolerant (the server's default): the later provider is disabled with the reason, the rest serves.
+    registry = build_registry()
+    assert registry.provider_for("memcached").name == "cache-team"
+    assert "widget" not in registry.known_types()
+    assert "claimed by both provider 'cache-team'" in registry.disabled["other-team"]
+    call_command("check")  # a warning, not an error
+    settings.PROVIDERS_STRICT = True
     with pytest.raises(SystemCheckError, match="memcached"):
         call_command("check")
+
+
+def test_a_configured_provider_replaces_a_builtin_one_and_builtins_can_be_disabled(
+    tmp_path: Path, admin_config: Config
+) -> None:
+    write_provider(tmp_path, "cache-team", ["redis"])
+    write_provider(tmp_path, "off-team", ["gadget"])
+    admin_config(
+        {
+            "providers": [
+                {"name": "cache-team", "type": "filesystem", "path": str(tmp_path / "cache-team")},
+                {"name": "off-team", "path": str(tmp_path / "off-team"), "enabled": False},
+            ],
+            "builtinProviders": {"s3": {"enabled": False}},
+        }
+    )
+    registry = build_registry(strict=True)
+    assert registry.provider_for("redis").name == "cache-team"
+    assert registry.replaced == {"redis": ("redis", "cache-team")}
+    assert "s3" not in registry.known_types() and "gadget" not in registry.known_types()
+    assert "builtinProviders" in registry.disabled["s3"]
+    assert "enabled: false" in registry.disabled["off-team"]
 
 
 def test_an_alias_counts_as_a_claim(tmp_path: Path, admin_config: Config) -> None:
@@ -150,16 +180,22 @@ def test_an_alias_counts_as_a_claim(tmp_path: Path, admin_config: Config) -> Non
         capabilities="  resourceTypeCapabilities:\n    postgresql: {aliasFor: pg}",
     )
     admin_config({"providers": [str(tmp_path / "pg-team")]})
+    write_provider(tmp_path, "other-team", ["postgresql"])
+    admin_config({"providers": [str(tmp_path / "pg-team"), str(tmp_path / "other-team")]})
     with pytest.raises(
-        ProviderError, match=r"'postgresql' is claimed by both provider 'postgres'.*provider 'pg-team'"
+        ProviderError, match=r"'postgresql' is claimed by both provider 'pg-team'.*provider 'other-team'"
     ):
-        build_registry()
+        build_registry(strict=True)
 
 
-def test_a_broken_workflow_file_fails_naming_provider_and_file(tmp_path: Path, admin_config: Config) -> None:
+def test_a_broken_workflow_file_fails_naming_provider_and_file(
+    tmp_path: Path, admin_config: Config, settings: Any
+) -> None:
     broken = "metadata: {name: x}\nsteps:\n  - {name: a, type: teleport}\n"
     write_provider(tmp_path, "broken-team", ["widget"], workflow_text=broken)
     admin_config({"providers": [str(tmp_path / "broken-team")]})
+    assert "teleport" in build_registry().disabled["broken-team"]
+    settings.PROVIDERS_STRICT = True
     with pytest.raises(ProviderError) as raised:
         build_registry()
     message = str(raised.value)
@@ -198,7 +234,8 @@ def test_invalid_provider_files_are_refused(tmp_path: Path, change: tuple[str, s
 def test_missing_provider_directory_is_an_error(tmp_path: Path, admin_config: Config) -> None:
     admin_config({"providers": ["./nowhere"]})
     with pytest.raises(ProviderError, match=r"nowhere.*has no provider\.yaml"):
-        build_registry()
+        build_registry(strict=True)
+    assert "has no provider.yaml" in build_registry().disabled["nowhere"]
 
 
 def test_a_provider_golden_path_may_not_shadow_a_builtin(tmp_path: Path, admin_config: Config) -> None:
@@ -210,4 +247,7 @@ def test_a_provider_golden_path_may_not_shadow_a_builtin(tmp_path: Path, admin_c
     )
     admin_config({"providers": [str(tmp_path / "path-team")]})
     with pytest.raises(ProviderError, match="golden path 'deploy-app' of provider 'path-team'"):
-        build_registry()
+        build_registry(strict=True)
+    registry = build_registry()
+    assert "path-team" not in registry.providers and "gizmo" not in registry.known_types()
+    assert "golden path 'deploy-app'" in registry.disabled["path-team"]
