@@ -66,6 +66,7 @@ class WorkflowExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "app_name",
         "workflow_name",
         "status",
+        "outcome",
         "trigger",
         "triggered_by",
         "created_at",
@@ -73,7 +74,16 @@ class WorkflowExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "duration",
         "progress",
     ]
-    list_filter = ["status", "workflow_name", "app_name", "trigger", "team", "created_at", "started_at"]
+    list_filter = [
+        "status",
+        "outcome",
+        "workflow_name",
+        "app_name",
+        "trigger",
+        "team",
+        "created_at",
+        "started_at",
+    ]
     search_fields = ["id", "app_name", "workflow_name"]
     list_select_related = ["triggered_by"]
     ordering = ["-created_at"]
@@ -85,6 +95,7 @@ class WorkflowExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "team",
         "workflow_name",
         "status",
+        "outcome",
         "error_message",
         "revision",
         "parent",

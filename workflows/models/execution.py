@@ -9,6 +9,8 @@ from django.utils import timezone
 from workflows.choices import (
     EXECUTION_TERMINAL_STATUSES,
     EXECUTION_TRANSITIONS,
+    DeployState,
+    ExecutionOutcome,
     ExecutionStatus,
     check_transition,
 )
@@ -36,6 +38,10 @@ class WorkflowExecution(models.Model):
     )
     workflow_name = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.PENDING)
+    # What the run achieved (applied, rendered only, …); kept in step with status by transition().
+    outcome = models.CharField(
+        max_length=24, choices=ExecutionOutcome.choices, default=ExecutionOutcome.IN_PROGRESS
+    )
     definition = models.JSONField(help_text="Snapshot of the workflow definition this run executes.")
     parameters = models.JSONField(default=dict, blank=True)
     variables = models.JSONField(default=dict, blank=True)
@@ -93,11 +99,36 @@ class WorkflowExecution(models.Model):
         end = self.completed_at or timezone.now()
         return (end - self.started_at).total_seconds()
 
+    @property
+    def outcome_label(self) -> str:
+        """The outcome in words, e.g. "rendered only, nothing applied"."""
+        return str(ExecutionOutcome(self.outcome).label)
+
+    def outcome_for(self, status: str) -> str:
+        """The outcome of this run once it has `status`: a completed run is `rendered_only` when any
+        step only rendered what it would apply, `applied` when a step changed the cluster, else
+        `completed`."""
+        if status == ExecutionStatus.COMPLETED:
+            if self.pk and self.steps.filter(outputs__applied=False).exists():
+                return ExecutionOutcome.RENDERED_ONLY
+            if self.pk and self.steps.filter(outputs__applied=True).exists():
+                return ExecutionOutcome.APPLIED
+            return ExecutionOutcome.COMPLETED
+        return {
+            ExecutionStatus.FAILED: ExecutionOutcome.FAILED,
+            ExecutionStatus.CANCELLED: ExecutionOutcome.CANCELLED,
+            ExecutionStatus.WAITING: ExecutionOutcome.WAITING_FOR_APPROVAL,
+        }.get(status, ExecutionOutcome.IN_PROGRESS)
+
     def transition(self, target: str, *, error: str = "") -> bool:
         """Move to `target` if the table allows it and nobody moved it first; returns whether it moved."""
         check_transition(EXECUTION_TRANSITIONS, "execution", self.status, target)
         now = timezone.now()
-        fields: dict[str, object] = {"status": target, "updated_at": now}
+        fields: dict[str, object] = {
+            "status": target,
+            "outcome": self.outcome_for(target),
+            "updated_at": now,
+        }
         if target == ExecutionStatus.RUNNING and self.started_at is None:
             fields["started_at"] = now
         if target in EXECUTION_TERMINAL_STATUSES:
@@ -110,9 +141,33 @@ class WorkflowExecution(models.Model):
         if moved:
             for name, value in fields.items():
                 setattr(self, name, value)
+            self._follow_approval(target)
         else:
             self.refresh_from_db()
         return bool(moved)
+
+    def _follow_approval(self, target: str) -> None:
+        """A deploy that stops at an approval gate leaves its application "waiting for approval" (and
+        "deploying" again once it goes on); other outcomes are recorded by the deploy step and the
+        execution_finished receiver."""
+        if self.application_id is None or target not in (ExecutionStatus.WAITING, ExecutionStatus.RUNNING):
+            return
+        from workflows.models.application import Application
+
+        if target == ExecutionStatus.WAITING:
+            Application.set_deploy_state(
+                self.application_id,
+                DeployState.WAITING_FOR_APPROVAL,
+                f"{self.workflow_name} {self.pk} waits for approval",
+                only_from=(DeployState.DEPLOYING,),
+            )
+        else:
+            Application.set_deploy_state(
+                self.application_id,
+                DeployState.DEPLOYING,
+                f"{self.workflow_name} {self.pk} approved, deploying",
+                only_from=(DeployState.WAITING_FOR_APPROVAL,),
+            )
 
     def start(self) -> bool:
         return self.transition(ExecutionStatus.RUNNING)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from workflows.score.builtin_types import BUILTIN_RESOURCE_TYPES
@@ -28,6 +28,8 @@ class IngestResult:
     canonical: str
     sha256: str
     resource_order: list[str]
+    # JSON pointer -> source line, so problems found after ingest (dry runs) can point at their line too.
+    lines: dict[str, int] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -152,4 +154,5 @@ def ingest(
         canonical=canonical,
         sha256=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
         resource_order=topological_order(resource_dependencies(canonical_spec)),
+        lines=dict(parsed.lines or {}),
     )
