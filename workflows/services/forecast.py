@@ -20,8 +20,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflows.engine.errors import ParameterError, TemplateError
-from workflows.engine.model import WorkflowDefinition
+from workflows.engine.conditions import parse_condition
+from workflows.engine.errors import (
+    ConditionEvaluationError,
+    ConditionSyntaxError,
+    ParameterError,
+    TemplateError,
+)
+from workflows.engine.model import StepDefinition, WorkflowDefinition
 from workflows.engine.parameters import validate_parameters
 from workflows.engine.templating import make_context, render, render_value
 from workflows.models import Application
@@ -72,6 +78,14 @@ def _substituted(value: Any, values: Values, location: Location, problems: list[
     if isinstance(value, list):
         return [_substituted(sub, values, (*location, index), problems) for index, sub in enumerate(value)]
     return value
+
+
+def _runs(step: StepDefinition, context: Mapping[str, Any]) -> bool:
+    """Whether the step's `if`/`unless` let it run (as the inline runner decides)."""
+    for expression, wanted in ((step.if_expr, True), (step.unless_expr, False)):
+        if expression is not None and parse_condition(expression).evaluate(context) != wanted:
+            return False
+    return True
 
 
 class _Forecaster:
@@ -177,6 +191,7 @@ class _Forecaster:
             except TemplateError:
                 variables[key] = PENDING.format(f"variables.{key}")
         context["variables"] = variables
+        self.guards(name, definition, context)
         outputs: dict[str, Any] = {}
         for key, template in definition.outputs.items():
             try:
@@ -194,6 +209,26 @@ class _Forecaster:
                 return None
             outputs.update({str(k): v for k, v in merged.items()})
         return outputs
+
+    def guards(self, name: str, definition: WorkflowDefinition, context: dict[str, Any]) -> None:
+        """Run the workflow's checks that need nothing but parameters and variables: `noop` steps with a
+        `fail` message (e.g. "workload 'x' is not an application with service ports")."""
+        for step in definition.steps:
+            if step.type != "noop" or not step.config.get("fail") or step.when != "on_success":
+                continue
+            try:
+                if not _runs(step, context):
+                    continue
+                fail = render_value(step.config["fail"], context)
+            except (TemplateError, ConditionEvaluationError, ConditionSyntaxError):
+                continue  # it needs what only the run knows
+            if fail and PENDING_MARK not in str(fail):
+                message = fail if isinstance(fail, str) else "the provider's check fails"
+                self.problem(
+                    ("resources", name),
+                    "provider-check-failed",
+                    f"{definition.name}: step '{step.name}' would fail: {message}",
+                )
 
 
 def forecast(
