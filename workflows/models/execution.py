@@ -114,11 +114,12 @@ class WorkflowExecution(models.Model):
             if self.pk and self.steps.filter(outputs__applied=True).exists():
                 return ExecutionOutcome.APPLIED
             return ExecutionOutcome.COMPLETED
-        return {
+        others: dict[str, str] = {
             ExecutionStatus.FAILED: ExecutionOutcome.FAILED,
             ExecutionStatus.CANCELLED: ExecutionOutcome.CANCELLED,
             ExecutionStatus.WAITING: ExecutionOutcome.WAITING_FOR_APPROVAL,
-        }.get(status, ExecutionOutcome.IN_PROGRESS)
+        }
+        return others.get(status, ExecutionOutcome.IN_PROGRESS)
 
     def transition(self, target: str, *, error: str = "") -> bool:
         """Move to `target` if the table allows it and nobody moved it first; returns whether it moved."""
