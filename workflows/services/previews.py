@@ -49,7 +49,8 @@ def _resource_rows(changes: list[reconcile.ResourceChange], app_name: str) -> li
             "name": change.name,
             "type": change.instance.resource_type,
             "action": plan_action(change, app_name),
-            "state": change.instance.state,
+            # A resource this plan would make does not exist yet: it has no state to show.
+            "state": None if change.new else change.instance.state,
             "shared": change.shared,
             "reused": change.reused,
             "applied": change.instance.applied,

@@ -43,6 +43,8 @@ class ResourceChange:
     depends_on: set[str] = field(default_factory=set)
     # A shared resource that already existed and that this application starts to use (or goes on using).
     reused: bool = False
+    # Made by this reconcile (in a dry run it exists only inside the rolled-back transaction).
+    new: bool = False
 
     @property
     def shared(self) -> bool:
@@ -207,7 +209,7 @@ def reconcile_resources(
         if binding is not None and instance is not None and not _same_identity(instance, resource, scope):
             changes.append(ResourceChange(name, DELETE, instance))
             instance = None
-        action = KEEP
+        action, made = KEEP, False
         reused = binding is not None and instance is not None and instance.application_id != application.pk
         if instance is None and scope != ResourceScope.APPLICATION:
             instance = _find_shared(application, resource, scope)
@@ -216,7 +218,7 @@ def reconcile_resources(
             instance = _new_instance(
                 application, name, resource, registry, scope=scope, shared=shared, inputs=inputs
             )
-            action = CREATE
+            action, made = CREATE, True
         else:
             action = _needs_work(instance)
             # A team-shared resource changes with its owner's spec; a platform-shared one with admin-config.
@@ -240,7 +242,8 @@ def reconcile_resources(
                 defaults={"application": application},
             )
         depends_on = set(graph.get(name, ())) & set(declared)
-        changes.append(ResourceChange(name, action, instance, depends_on, reused=reused))
+        new = action == CREATE and not reused and instance.state == ResourceState.REQUESTED and made
+        changes.append(ResourceChange(name, action, instance, depends_on, reused=reused, new=new))
     for name, binding in bindings.items():
         changes.append(
             ResourceChange(name, DELETE, binding.resource, referenced_names(binding.resource.params))
