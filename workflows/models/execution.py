@@ -1,6 +1,8 @@
 """Workflow executions: one run of a workflow definition, snapshotted when it starts."""
 
 import secrets
+from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -20,6 +22,13 @@ from workflows.redaction import redact_for_app
 def new_execution_id() -> str:
     """A short, URL-safe id of the form wf-<12 hex>, the same in logs, API, UI and database."""
     return f"wf-{secrets.token_hex(6)}"
+
+
+def applied_flags(steps: models.QuerySet[Any]) -> set[bool]:
+    """The `applied` outputs of the given steps (cluster-touching steps report it: false when they only
+    rendered). Read as values, not compared in SQL: SQLite stores JSON booleans as 0/1."""
+    found = steps.filter(outputs__has_key="applied").values_list("outputs__applied", flat=True)
+    return {value in (True, 1, "true") for value in found}
 
 
 class WorkflowExecution(models.Model):
@@ -104,16 +113,23 @@ class WorkflowExecution(models.Model):
         """The outcome in words, e.g. "rendered only, nothing applied"."""
         return str(ExecutionOutcome(self.outcome).label)
 
-    def outcome_for(self, status: str) -> str:
+    def outcome_for(self, status: str, steps: Iterable[Any] | None = None) -> str:
         """The outcome of this run once it has `status`: a completed run is `rendered_only` when any
         step only rendered what it would apply, `applied` when a step changed the cluster, else
-        `completed`."""
+        `completed`. `steps`: the scheduler's rows in memory (the last result is stored after it
+        decides), else they are read."""
         if status == ExecutionStatus.COMPLETED:
-            if self.pk and self.steps.filter(outputs__applied=False).exists():
+            if steps is not None:
+                flags = {
+                    step.outputs["applied"] in (True, 1, "true")
+                    for step in steps
+                    if isinstance(step.outputs, dict) and "applied" in step.outputs
+                }
+            else:
+                flags = applied_flags(self.steps.all()) if self.pk else set()
+            if False in flags:
                 return ExecutionOutcome.RENDERED_ONLY
-            if self.pk and self.steps.filter(outputs__applied=True).exists():
-                return ExecutionOutcome.APPLIED
-            return ExecutionOutcome.COMPLETED
+            return ExecutionOutcome.APPLIED if True in flags else ExecutionOutcome.COMPLETED
         others: dict[str, str] = {
             ExecutionStatus.FAILED: ExecutionOutcome.FAILED,
             ExecutionStatus.CANCELLED: ExecutionOutcome.CANCELLED,
@@ -121,13 +137,14 @@ class WorkflowExecution(models.Model):
         }
         return others.get(status, ExecutionOutcome.IN_PROGRESS)
 
-    def transition(self, target: str, *, error: str = "") -> bool:
-        """Move to `target` if the table allows it and nobody moved it first; returns whether it moved."""
+    def transition(self, target: str, *, error: str = "", steps: Iterable[Any] | None = None) -> bool:
+        """Move to `target` if the table allows it and nobody moved it first; returns whether it moved.
+        `steps`: the steps as the caller holds them, for the outcome (see outcome_for)."""
         check_transition(EXECUTION_TRANSITIONS, "execution", self.status, target)
         now = timezone.now()
         fields: dict[str, object] = {
             "status": target,
-            "outcome": self.outcome_for(target),
+            "outcome": self.outcome_for(target, steps),
             "updated_at": now,
         }
         if target == ExecutionStatus.RUNNING and self.started_at is None:
@@ -173,8 +190,8 @@ class WorkflowExecution(models.Model):
     def start(self) -> bool:
         return self.transition(ExecutionStatus.RUNNING)
 
-    def finish(self, status: str, error: str = "") -> bool:
-        return self.transition(status, error=error)
+    def finish(self, status: str, error: str = "", *, steps: Iterable[Any] | None = None) -> bool:
+        return self.transition(status, error=error, steps=steps)
 
     def cancel(self, reason: str) -> bool:
         return self.transition(ExecutionStatus.CANCELLED, error=reason)

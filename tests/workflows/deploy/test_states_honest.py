@@ -119,3 +119,12 @@ def test_a_deploy_waiting_for_approval_says_so(make_user: Any) -> None:
     execution.finish(ExecutionStatus.COMPLETED)
     assert execution.outcome == ExecutionOutcome.COMPLETED  # no step touched a cluster
     assert WorkflowExecution.objects.get(pk=execution.pk).outcome_label == "completed (no cluster changes)"
+
+
+@pytest.mark.usefixtures("platform", "no_cluster")
+def test_a_deploy_whose_only_step_rendered_is_rendered_only(developer: Any) -> None:
+    # The last step's result is stored after the scheduler decides: the outcome must not miss it.
+    app = submit(developer, sample("compose-01-hello-score.yaml")).application.name
+    execution = last_execution(app)
+    assert list(execution.steps.values_list("name", flat=True)) == ["deploy"]
+    assert (execution.status, execution.outcome) == ("completed", "rendered_only")
