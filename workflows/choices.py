@@ -39,6 +39,33 @@ class ResourceState(models.TextChoices):
     FAILED = "failed"
 
 
+class DeployState(models.TextChoices):
+    """What an application's last deploy or undeploy achieved (Application.deploy_state). Only
+    Application.set_deploy_state writes it; the labels are what people read (API, admin, portal)."""
+
+    NONE = "", "not deployed yet"
+    DEPLOYING = "deploying", "deploying"
+    WAITING_FOR_APPROVAL = "waiting_for_approval", "waiting for approval"
+    DEPLOYED = "deployed", "deployed (applied to the cluster)"
+    RENDERED = "rendered", "rendered, not applied"
+    FAILED = "failed", "failed"
+    UNDEPLOYING = "undeploying", "undeploying"
+    UNDEPLOYED = "undeployed", "undeployed"
+
+
+class ExecutionOutcome(models.TextChoices):
+    """What a run achieved, beyond its status: a completed run either changed the cluster (applied),
+    only rendered what it would have applied (no cluster configured), or touched no cluster at all."""
+
+    IN_PROGRESS = "in_progress", "in progress"
+    WAITING_FOR_APPROVAL = "waiting_for_approval", "waiting for approval"
+    APPLIED = "applied", "applied"
+    RENDERED_ONLY = "rendered_only", "rendered only, nothing applied"
+    COMPLETED = "completed", "completed (no cluster changes)"
+    FAILED = "failed", "failed"
+    CANCELLED = "cancelled", "cancelled"
+
+
 class ResourceKind(models.TextChoices):
     """Who provisions a resource: innominatus itself, a delegate (e.g. GitOps), or someone outside."""
 

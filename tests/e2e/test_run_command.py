@@ -106,10 +106,11 @@ def test_run_script_serves_the_api_on_sqlite_with_a_worker(tmp_path: Path) -> No
             return body if body["status"] in ("completed", "failed", "cancelled") else None
 
         body = wait_until(finished, timeout=120, interval=0.5, what="the deploy to finish on the worker")
-        assert body["status"] == "completed", body
+        assert body["status"] == "completed" and body["outcome"] == "rendered_only", body
         assert execution_id.startswith("wf-"), created.json()
         app = requests.get(base + "/api/applications/hello-world", headers=headers, timeout=10).json()
-        assert app["deploy_state"] == "rendered, not applied", app
+        assert app["deploy_state"] == "rendered" and app["applied"] is False, app
+        assert app["deploy_state_label"] == "rendered, not applied", app
         assert requests.get(base + "/api/applications", timeout=10).status_code in (401, 403)
 
         # The docs' manage.py commands, as a newcomer types them: no SECRET_KEY in the shell.

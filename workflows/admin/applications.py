@@ -27,6 +27,7 @@ class ApplicationAdmin(admin.ModelAdmin):
     """Applications are created by spec submissions; the admin shows and deletes them."""
 
     list_display = ["name", "team", "current", "revision_count", "deploy_state", "created_by", "updated_at"]
+    # deploy_state has choices: the list, the filter and the page show their words ("rendered, not applied").
     list_filter = ["team", "deploy_state", "created_at"]
     search_fields = ["name", "team__name"]
     list_select_related = ["team", "created_by", "current_revision"]

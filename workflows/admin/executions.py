@@ -80,6 +80,7 @@ class WorkflowExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "app_name",
         "workflow_name",
         "status",
+        "outcome",
         "trigger",
         "triggered_by",
         "created_at",
@@ -90,7 +91,7 @@ class WorkflowExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # Changelists answer at millions of rows: filters on choices, teams and dates only (a filter on a
     # free-text column lists its distinct values: a scan), exact-match search on indexed columns, the
     # index's order, a count capped then estimated, and step progress computed per shown row.
-    list_filter = ["status", "team", "created_at", "started_at"]
+    list_filter = ["status", "outcome", "team", "created_at", "started_at"]
     search_fields = ["=id", "=app_name", "=workflow_name"]
     list_select_related = ["triggered_by"]
     ordering = ["-created_at", "-id"]
@@ -104,6 +105,7 @@ class WorkflowExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "team",
         "workflow_name",
         "status",
+        "outcome",
         "error_message",
         "revision",
         "parent",

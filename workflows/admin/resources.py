@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from workflows.admin.base import ReadOnlyAdminMixin, ReadOnlyInline
 from workflows.models import ResourceInstance, ResourceStateTransition
+
+
+class AppliedFilter(admin.SimpleListFilter):
+    """Whether a resource's provider really applied it, or only rendered it (render-only mode)."""
+
+    title = "applied to the cluster"
+    parameter_name = "applied"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "applied"), ("no", "rendered, not applied"), ("unknown", "not run yet / external")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value == "yes":
+            return queryset.filter(metadata__applied=True)
+        if value == "no":
+            return queryset.filter(metadata__applied=False)
+        if value == "unknown":
+            return queryset.exclude(metadata__has_key="applied")
+        return queryset
 
 
 class TransitionInline(ReadOnlyInline):
@@ -30,11 +52,13 @@ class ResourceInstanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "resource_name",
         "resource_type",
         "state",
+        "shown_as",
+        "applied",
         "kind",
         "provider",
         "updated_at",
     ]
-    list_filter = ["state", "resource_type", "kind", "provider", "created_at"]
+    list_filter = ["state", AppliedFilter, "resource_type", "kind", "provider", "created_at"]
     search_fields = ["app_name", "resource_name", "resource_type", "provider"]
     ordering = ["app_name", "resource_name"]
     inlines = [TransitionInline]
@@ -47,6 +71,8 @@ class ResourceInstanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "resource_class",
         "resource_id",
         "state",
+        "shown_as",
+        "applied",
         "kind",
         "provider",
         "params",
@@ -63,6 +89,14 @@ class ResourceInstanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ResourceInstance]:
         return super().get_queryset(request).defer("secret_outputs")
+
+    @admin.display(description="Shown as", ordering="state")
+    def shown_as(self, obj: ResourceInstance) -> str:
+        return obj.state_label
+
+    @admin.display(description="Applied", boolean=True)
+    def applied(self, obj: ResourceInstance) -> bool | None:
+        return obj.applied
 
 
 @admin.register(ResourceStateTransition)

@@ -6,7 +6,13 @@ from typing import Any
 
 from rest_framework import serializers
 
-from workflows.choices import ExecutionStatus, LogStream, ResourceState
+from workflows.choices import (
+    DeployState,
+    ExecutionOutcome,
+    ExecutionStatus,
+    LogStream,
+    ResourceState,
+)
 from workflows.models import (
     Application,
     DeploymentRevision,
@@ -71,6 +77,16 @@ class ApplicationSerializer(serializers.ModelSerializer[Application]):
     )
     current_revision = RevisionSerializer(read_only=True, allow_null=True)
     revision_count = serializers.IntegerField(read_only=True)
+    deploy_state = serializers.ChoiceField(
+        choices=DeployState.choices,
+        read_only=True,
+        help_text="What the last deploy achieved: `rendered` means rendered and stored, not applied "
+        "(no cluster configured); `deployed` means applied to the cluster.",
+    )
+    deploy_state_label = serializers.CharField(read_only=True, help_text="deploy_state in words.")
+    applied = serializers.BooleanField(
+        source="is_applied", read_only=True, help_text="Whether the last deploy reached the cluster."
+    )
 
     class Meta:
         model = Application
@@ -81,6 +97,8 @@ class ApplicationSerializer(serializers.ModelSerializer[Application]):
             "current_revision",
             "revision_count",
             "deploy_state",
+            "deploy_state_label",
+            "applied",
             "deploy_message",
             "created_at",
             "updated_at",
@@ -110,7 +128,11 @@ class PlannedResourceSerializer(serializers.Serializer):
     type = serializers.CharField()
     resource_class = serializers.CharField()
     id = serializers.CharField(source="resource_id", allow_null=True)
-    action = serializers.ChoiceField(choices=["create", "update", "unchanged", "delete"])
+    action = serializers.ChoiceField(
+        choices=["create", "reuse", "update", "unchanged", "delete", "release"],
+        help_text="What the deploy does: create; reuse (a shared resource that exists already); update; "
+        "unchanged; delete; release (a shared resource that others still use).",
+    )
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # `class` is a Python keyword, so the field is declared under another name and renamed here.
@@ -233,6 +255,13 @@ class ExecutionSerializer(serializers.ModelSerializer[WorkflowExecution]):
         source="parent_id", read_only=True, allow_null=True, help_text="The execution this one retries."
     )
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+    outcome = serializers.ChoiceField(
+        choices=ExecutionOutcome.choices,
+        read_only=True,
+        help_text="What the run achieved: `rendered_only` when it completed without applying anything "
+        "(no cluster configured), `applied` when it changed the cluster, `completed` when it touched none.",
+    )
+    outcome_label = serializers.CharField(read_only=True, help_text="outcome in words.")
     steps_total = serializers.IntegerField(read_only=True)
     steps_finished = serializers.IntegerField(read_only=True)
 
@@ -249,6 +278,8 @@ class ExecutionSerializer(serializers.ModelSerializer[WorkflowExecution]):
             "app_name",
             "workflow_name",
             "status",
+            "outcome",
+            "outcome_label",
             "trigger",
             "triggered_by",
             "revision",
@@ -319,6 +350,18 @@ class ResourceSerializer(serializers.ModelSerializer[ResourceInstance]):
     reference_url = serializers.CharField(
         read_only=True, help_text="Link to the resource in its provider's console; empty when there is none."
     )
+    applied = serializers.BooleanField(
+        read_only=True,
+        allow_null=True,
+        help_text="Whether its provider applied it: false when only rendered (no cluster configured), "
+        "null before it ran or when someone outside provisions it.",
+    )
+    display_state = serializers.CharField(
+        read_only=True,
+        help_text="The state to show: `rendered` when the lifecycle state is active (or updating, "
+        "degraded) but nothing was applied; otherwise the state.",
+    )
+    state_label = serializers.CharField(read_only=True, help_text="display_state in words.")
 
     class Meta:
         model = ResourceInstance
@@ -331,6 +374,9 @@ class ResourceSerializer(serializers.ModelSerializer[ResourceInstance]):
             "resource_id",
             "scope",
             "state",
+            "display_state",
+            "state_label",
+            "applied",
             "kind",
             "provider",
             "params",

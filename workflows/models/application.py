@@ -2,6 +2,9 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+from workflows.choices import DeployState
 
 
 class Application(models.Model):
@@ -15,8 +18,8 @@ class Application(models.Model):
     current_revision = models.ForeignKey(
         "workflows.DeploymentRevision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # What the last deploy achieved, e.g. "deployed", "rendered, not applied", "failed".
-    deploy_state = models.CharField(max_length=64, blank=True, default="")
+    # What the last deploy achieved; written only through set_deploy_state.
+    deploy_state = models.CharField(max_length=64, blank=True, default="", choices=DeployState.choices)
     deploy_message = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -28,6 +31,28 @@ class Application(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def deploy_state_label(self) -> str:
+        """The deploy state in words ("rendered, not applied", "deployed (applied to the cluster)", …)."""
+        return str(DeployState(self.deploy_state).label)
+
+    @property
+    def is_applied(self) -> bool:
+        """Whether the last deploy really reached the cluster (render-only deploys did not)."""
+        return self.deploy_state == DeployState.DEPLOYED
+
+    @classmethod
+    def set_deploy_state(
+        cls, pk: int, state: str, message: str = "", *, only_from: tuple[str, ...] | None = None
+    ) -> int:
+        """Record what a deploy achieved (the one place that writes deploy_state); `only_from` limits
+        the change to applications in one of those states. Returns the number of rows changed."""
+        state = DeployState(state).value  # refuses anything outside the vocabulary
+        rows = cls.objects.filter(pk=pk)
+        if only_from is not None:
+            rows = rows.filter(deploy_state__in=[DeployState(value).value for value in only_from])
+        return rows.update(deploy_state=state, deploy_message=message, updated_at=timezone.now())
 
 
 class DeploymentRevision(models.Model):

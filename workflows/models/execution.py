@@ -1,6 +1,8 @@
 """Workflow executions: one run of a workflow definition, snapshotted when it starts."""
 
 import secrets
+from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -9,6 +11,8 @@ from django.utils import timezone
 from workflows.choices import (
     EXECUTION_TERMINAL_STATUSES,
     EXECUTION_TRANSITIONS,
+    DeployState,
+    ExecutionOutcome,
     ExecutionStatus,
     check_transition,
 )
@@ -18,6 +22,13 @@ from workflows.redaction import redact_for_app
 def new_execution_id() -> str:
     """A short, URL-safe id of the form wf-<12 hex>, the same in logs, API, UI and database."""
     return f"wf-{secrets.token_hex(6)}"
+
+
+def applied_flags(steps: models.QuerySet[Any]) -> set[bool]:
+    """The `applied` outputs of the given steps (cluster-touching steps report it: false when they only
+    rendered). Read as values, not compared in SQL: SQLite stores JSON booleans as 0/1."""
+    found = steps.filter(outputs__has_key="applied").values_list("outputs__applied", flat=True)
+    return {value in (True, 1, "true") for value in found}
 
 
 class WorkflowExecution(models.Model):
@@ -36,6 +47,10 @@ class WorkflowExecution(models.Model):
     )
     workflow_name = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.PENDING)
+    # What the run achieved (applied, rendered only, …); kept in step with status by transition().
+    outcome = models.CharField(
+        max_length=24, choices=ExecutionOutcome.choices, default=ExecutionOutcome.IN_PROGRESS
+    )
     definition = models.JSONField(help_text="Snapshot of the workflow definition this run executes.")
     parameters = models.JSONField(default=dict, blank=True)
     variables = models.JSONField(default=dict, blank=True)
@@ -93,11 +108,45 @@ class WorkflowExecution(models.Model):
         end = self.completed_at or timezone.now()
         return (end - self.started_at).total_seconds()
 
-    def transition(self, target: str, *, error: str = "") -> bool:
-        """Move to `target` if the table allows it and nobody moved it first; returns whether it moved."""
+    @property
+    def outcome_label(self) -> str:
+        """The outcome in words, e.g. "rendered only, nothing applied"."""
+        return str(ExecutionOutcome(self.outcome).label)
+
+    def outcome_for(self, status: str, steps: Iterable[Any] | None = None) -> str:
+        """The outcome of this run once it has `status`: a completed run is `rendered_only` when any
+        step only rendered what it would apply, `applied` when a step changed the cluster, else
+        `completed`. `steps`: the scheduler's rows in memory (the last result is stored after it
+        decides), else they are read."""
+        if status == ExecutionStatus.COMPLETED:
+            if steps is not None:
+                flags = {
+                    step.outputs["applied"] in (True, 1, "true")
+                    for step in steps
+                    if isinstance(step.outputs, dict) and "applied" in step.outputs
+                }
+            else:
+                flags = applied_flags(self.steps.all()) if self.pk else set()
+            if False in flags:
+                return ExecutionOutcome.RENDERED_ONLY
+            return ExecutionOutcome.APPLIED if True in flags else ExecutionOutcome.COMPLETED
+        others: dict[str, str] = {
+            ExecutionStatus.FAILED: ExecutionOutcome.FAILED,
+            ExecutionStatus.CANCELLED: ExecutionOutcome.CANCELLED,
+            ExecutionStatus.WAITING: ExecutionOutcome.WAITING_FOR_APPROVAL,
+        }
+        return others.get(status, ExecutionOutcome.IN_PROGRESS)
+
+    def transition(self, target: str, *, error: str = "", steps: Iterable[Any] | None = None) -> bool:
+        """Move to `target` if the table allows it and nobody moved it first; returns whether it moved.
+        `steps`: the steps as the caller holds them, for the outcome (see outcome_for)."""
         check_transition(EXECUTION_TRANSITIONS, "execution", self.status, target)
         now = timezone.now()
-        fields: dict[str, object] = {"status": target, "updated_at": now}
+        fields: dict[str, object] = {
+            "status": target,
+            "outcome": self.outcome_for(target, steps),
+            "updated_at": now,
+        }
         if target == ExecutionStatus.RUNNING and self.started_at is None:
             fields["started_at"] = now
         if target in EXECUTION_TERMINAL_STATUSES:
@@ -110,15 +159,39 @@ class WorkflowExecution(models.Model):
         if moved:
             for name, value in fields.items():
                 setattr(self, name, value)
+            self._follow_approval(target)
         else:
             self.refresh_from_db()
         return bool(moved)
 
+    def _follow_approval(self, target: str) -> None:
+        """A deploy that stops at an approval gate leaves its application "waiting for approval" (and
+        "deploying" again once it goes on); other outcomes are recorded by the deploy step and the
+        execution_finished receiver."""
+        if self.application_id is None or target not in (ExecutionStatus.WAITING, ExecutionStatus.RUNNING):
+            return
+        from workflows.models.application import Application
+
+        if target == ExecutionStatus.WAITING:
+            Application.set_deploy_state(
+                self.application_id,
+                DeployState.WAITING_FOR_APPROVAL,
+                f"{self.workflow_name} {self.pk} waits for approval",
+                only_from=(DeployState.DEPLOYING,),
+            )
+        else:
+            Application.set_deploy_state(
+                self.application_id,
+                DeployState.DEPLOYING,
+                f"{self.workflow_name} {self.pk} approved, deploying",
+                only_from=(DeployState.WAITING_FOR_APPROVAL,),
+            )
+
     def start(self) -> bool:
         return self.transition(ExecutionStatus.RUNNING)
 
-    def finish(self, status: str, error: str = "") -> bool:
-        return self.transition(status, error=error)
+    def finish(self, status: str, error: str = "", *, steps: Iterable[Any] | None = None) -> bool:
+        return self.transition(status, error=error, steps=steps)
 
     def cancel(self, reason: str) -> bool:
         return self.transition(ExecutionStatus.CANCELLED, error=reason)

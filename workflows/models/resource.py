@@ -4,6 +4,7 @@ from django.db import models
 from django.utils import timezone
 
 from workflows.choices import (
+    RESOURCE_LIVE_STATES,
     RESOURCE_TRANSITIONS,
     ResourceKind,
     ResourceScope,
@@ -11,6 +12,9 @@ from workflows.choices import (
     check_transition,
 )
 from workflows.redaction import redact_for_app
+
+# display_state of a resource whose provider only rendered it (render-only mode).
+RENDERED = "rendered"
 
 
 class ResourceInstance(models.Model):
@@ -69,6 +73,32 @@ class ResourceInstance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.app_name}/{self.resource_name}"
+
+    @property
+    def applied(self) -> bool | None:
+        """Whether its provider really applied it: False when it was only rendered (no cluster
+        configured), None while it never ran (or someone outside provisions it)."""
+        value = (self.metadata or {}).get("applied")
+        return None if value is None else bool(value)
+
+    @property
+    def display_state(self) -> str:
+        """The state as people should read it: `rendered` instead of a lifecycle state that claims a
+        live resource (active, updating, degraded) when nothing was applied."""
+        if (
+            self.state in RESOURCE_LIVE_STATES
+            and self.state != ResourceState.PROVISIONING
+            and self.applied is False
+        ):
+            return RENDERED
+        return str(self.state)
+
+    @property
+    def state_label(self) -> str:
+        """display_state in words, e.g. "rendered, not applied"."""
+        if self.display_state == RENDERED:
+            return "rendered, not applied"
+        return str(ResourceState(self.state).label).lower()
 
     def transition(self, target: str, *, reason: str = "", actor: str = "", execution_id: str = "") -> bool:
         """Change state if the table allows it, recording the change; returns whether it moved."""

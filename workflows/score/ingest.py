@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from workflows.score.builtin_types import BUILTIN_RESOURCE_TYPES
@@ -32,6 +32,8 @@ class IngestResult:
     # The original innominatus's shapes that were translated (workflows/score/legacy.py), as
     # {pointer, code, message}: shown to the submitter, never applied silently.
     warnings: tuple[dict[str, str], ...] = ()
+    # JSON pointer -> source line, so problems found after ingest (dry runs) can point at their line too.
+    lines: dict[str, int] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -158,4 +160,5 @@ def ingest(
         sha256=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
         resource_order=topological_order(resource_dependencies(canonical_spec)),
         warnings=tuple(w.as_dict() for w in legacy),
+        lines=dict(parsed.lines or {}),
     )

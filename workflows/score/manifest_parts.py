@@ -28,10 +28,13 @@ class Values:
         secret_keys: Mapping[str, Collection[str]],
         *,
         lenient: bool = False,
+        open_resources: Collection[str] = (),
     ) -> None:
         self.outputs = outputs
         self.secret_keys = secret_keys
         self.lenient = lenient
+        # Resources whose output keys are only known once they ran: a reference to them stays pending.
+        self.open_resources = frozenset(open_resources)
         self._resolve = build_resolver(metadata, outputs)
 
     def _is_secret(self, parts: list[str]) -> bool:
@@ -39,6 +42,11 @@ class Values:
             return False
         keys = self.secret_keys.get(parts[1]) or ()
         return bool(keys) if len(parts) == 2 else parts[2] in keys
+
+    def _pending(self, parts: list[str]) -> bool:
+        if self.lenient:
+            return True
+        return len(parts) > 1 and parts[0] == "resources" and parts[1] in self.open_resources
 
     def resolve(self, text: str) -> tuple[str, bool]:
         """(substituted text, whether any secret output went into it); PlaceholderError when unresolvable."""
@@ -50,7 +58,7 @@ class Values:
             try:
                 return self._resolve(parts)
             except PlaceholderError:
-                if self.lenient:
+                if self._pending(parts):
                     return PENDING.format(".".join(parts))
                 raise
 
@@ -73,7 +81,7 @@ class Values:
         try:
             return lookup(self.outputs, found[0].parts[1:])
         except PlaceholderError:
-            if self.lenient:
+            if self._pending(found[0].parts):
                 return PENDING.format(".".join(found[0].parts))
             raise
 

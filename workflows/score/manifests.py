@@ -55,6 +55,8 @@ class WorkloadInput:
     revision: int | None = None
     # Plans render before resources exist: unresolvable references become <pending:…> text.
     lenient: bool = False
+    # Dry runs: resources whose output keys cannot be known before they run (references stay pending).
+    open_resources: Collection[str] = ()
 
 
 @dataclass
@@ -109,7 +111,13 @@ class _Builder:
         self.name = workload_name(inp.spec)
         self.secret_name = f"{self.name}-secrets"[:253]
         self.files_name = f"{self.name}-files"[:253]
-        self.values = Values(inp.spec["metadata"], inp.outputs, inp.secret_keys, lenient=inp.lenient)
+        self.values = Values(
+            inp.spec["metadata"],
+            inp.outputs,
+            inp.secret_keys,
+            lenient=inp.lenient,
+            open_resources=inp.open_resources,
+        )
         self.secret_env: dict[str, str] = {}
         self.files = FileSet()
         self.claims: dict[str, str] = {}

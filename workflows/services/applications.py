@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -18,14 +18,14 @@ from workflows.models import Application, DeploymentRevision, WorkflowExecution
 from workflows.providers.policies import image_allowed, tenancy_policy
 from workflows.providers.registry import current_registry
 from workflows.score import IngestResult, ScoreValidationError, ingest
-from workflows.services.deployments import launch_deploy, launch_undeploy
+from workflows.services.deployments import launch_deploy_with_changes, launch_undeploy
 from workflows.services.namespaces import (
     check_not_reserved,
     check_resource_namespaces,
     claim_namespace,
     namespace_name,
 )
-from workflows.services.previews import preview_deploy
+from workflows.services.previews import plan_action, preview_deploy
 from workflows.services.score_workflows import score_workflow_problems
 from workflows.services.tenancy import tenancy_problems
 
@@ -42,12 +42,19 @@ class Forbidden(ProblemError):
 
 
 class ResourceAction:
-    """What a submission does to one declared resource, compared with the current revision."""
+    """What a submission does to one declared resource: compared with the current revision, then, once
+    resources are reconciled (dry runs and deploys), what the deploy does (reuse, release)."""
 
     CREATE = "create"
+    REUSE = "reuse"
     UPDATE = "update"
     UNCHANGED = "unchanged"
     DELETE = "delete"
+    RELEASE = "release"
+
+
+# The deploy's actions (workflows/services/previews.py plan_action) in the plan's vocabulary.
+_DEPLOY_ACTIONS = {"keep": ResourceAction.UNCHANGED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,15 +137,8 @@ def submit_spec(
             # Neither the name (which people read as a namespace) nor the namespace may be reserved.
             check_not_reserved(name, "metadata.name")
             check_not_reserved(namespace, "metadata.name")
-            if dry_run:
-                preview = preview_deploy(application=None, result=result, app_name=name, namespace=namespace)
-                transaction.set_rollback(True)
-                return SubmitResult(
-                    plan=_plan(name, owner.name, result, None, None, existed=False),
-                    created=False,
-                    dry_run=True,
-                    deployment=preview,
-                )
+            # A dry run creates the application too, inside this transaction, and rolls it back: so it
+            # claims the namespace, finds shared resources and checks everything exactly as the deploy.
             application, _ = Application.objects.get_or_create(
                 name=name, defaults={"team": owner, "created_by": user}
             )
@@ -152,16 +152,18 @@ def submit_spec(
         current = _current_revision(application)
         plan = _plan(name, application.team.name, result, application, current, existed=existed)
         if dry_run:
-            # The preview reconciles resources inside this transaction, which is rolled back.
-            preview = preview_deploy(
-                application=application, result=result, app_name=name, namespace=claim.name
-            )
-            transaction.set_rollback(True)
+            try:
+                # The preview reconciles resources inside this transaction, which is rolled back.
+                preview = preview_deploy(
+                    application=application, result=result, app_name=name, namespace=claim.name
+                )
+            finally:
+                transaction.set_rollback(True)
             return SubmitResult(
-                plan=plan,
+                plan=_with_actions(plan, preview["resources"]),
                 created=False,
                 dry_run=True,
-                application=application,
+                application=application if existed else None,
                 revision=current,
                 deployment=preview,
             )
@@ -182,7 +184,8 @@ def submit_spec(
         )
         application.current_revision = revision
         application.save(update_fields=["current_revision", "updated_at"])
-        execution = launch_deploy(application=application, revision=revision, user=user)
+        execution, changes = launch_deploy_with_changes(application=application, revision=revision, user=user)
+        plan = _with_actions(plan, [{"name": c.name, "action": plan_action(c, name)} for c in changes])
     return SubmitResult(
         plan=plan,
         created=True,
@@ -268,6 +271,18 @@ def _plan(
         resources=resources,
         warnings=list(result.warnings),
     )
+
+
+def _with_actions(plan: SubmitPlan, rows: list[dict[str, Any]]) -> SubmitPlan:
+    """The plan with each resource's action replaced by what the deploy does to it (reconciled)."""
+    done = {str(row["name"]): str(row["action"]) for row in rows}
+    resources = [
+        replace(item, action=_DEPLOY_ACTIONS.get(done[item.name], done[item.name]))
+        if item.name in done
+        else item
+        for item in plan.resources
+    ]
+    return replace(plan, resources=resources)
 
 
 def _next_number(application: Application | None) -> int:

@@ -18,7 +18,7 @@ from django.db.models import Max
 from innominatus.accounts.access import is_platform_admin
 from innominatus.accounts.models import Team
 from innominatus.problems import ProblemError
-from workflows.choices import ExecutionStatus
+from workflows.choices import DeployState, ExecutionStatus
 from workflows.engine.loader import load_workflow
 from workflows.engine.model import WorkflowDefinition
 from workflows.models import Application, DeploymentRevision, ManifestSet, WorkflowExecution
@@ -35,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 DEPLOY_WORKFLOW = "deploy-app"
 UNDEPLOY_WORKFLOW = "undeploy-app"
-DEPLOYING, UNDEPLOYING, FAILED = "deploying", "undeploying", "failed"
 
 
 class RollbackError(ProblemError):
@@ -138,12 +137,23 @@ def launch_deploy(
     *, application: Application, revision: DeploymentRevision, user: Any, trigger: str = "spec"
 ) -> WorkflowExecution:
     """Reconcile the application's resources with `revision` and start the deploy execution."""
+    return launch_deploy_with_changes(application=application, revision=revision, user=user, trigger=trigger)[
+        0
+    ]
+
+
+def launch_deploy_with_changes(
+    *, application: Application, revision: DeploymentRevision, user: Any, trigger: str = "spec"
+) -> tuple[WorkflowExecution, list[reconcile.ResourceChange]]:
+    """launch_deploy, also returning what it does to each resource (for the submission's plan)."""
     registry = current_registry()
     with transaction.atomic():
-        changes = reconcile.reconcile_resources(application, revision.spec, registry=registry)
+        changes = reconcile.reconcile_resources(
+            application, revision.spec, registry=registry, extensions=revision.extensions
+        )
         definition = deploy_definition(application.name, revision.number, changes, revision.extensions)
-        Application.objects.filter(pk=application.pk).update(
-            deploy_state=DEPLOYING, deploy_message=f"deploying revision {revision.number}"
+        Application.set_deploy_state(
+            application.pk, DeployState.DEPLOYING, f"deploying revision {revision.number}"
         )
         execution = launch_execution(
             definition=definition,
@@ -157,7 +167,7 @@ def launch_deploy(
         "deploy launched",
         extra={"workflow_id": execution.pk, "app_name": application.name, "revision": revision.number},
     )
-    return execution
+    return execution, changes
 
 
 def launch_undeploy(*, application: Application, user: Any) -> WorkflowExecution | None:
@@ -167,7 +177,7 @@ def launch_undeploy(*, application: Application, user: Any) -> WorkflowExecution
     if not changes and not deployed:
         return None
     definition = undeploy_definition(application.name, app_namespace(application.name), changes)
-    Application.objects.filter(pk=application.pk).update(deploy_state=UNDEPLOYING, deploy_message="")
+    Application.set_deploy_state(application.pk, DeployState.UNDEPLOYING)
     return launch_execution(
         definition=definition,
         app_name=application.name,
@@ -188,8 +198,11 @@ def on_execution_finished(sender: Any, *, execution: WorkflowExecution, status: 
     if execution.application_id is None:
         return
     message = f"{execution.workflow_name} {execution.pk} {status}: {execution.error_message}".strip()
-    Application.objects.filter(pk=execution.application_id, deploy_state__in=(DEPLOYING, UNDEPLOYING)).update(
-        deploy_state=FAILED, deploy_message=redact_for_app(message, app_name=execution.app_name)[:5000]
+    Application.set_deploy_state(
+        execution.application_id,
+        DeployState.FAILED,
+        redact_for_app(message, app_name=execution.app_name)[:5000],
+        only_from=(DeployState.DEPLOYING, DeployState.UNDEPLOYING, DeployState.WAITING_FOR_APPROVAL),
     )
 
 

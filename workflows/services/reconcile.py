@@ -20,7 +20,13 @@ from workflows.models import Application, ResourceBinding, ResourceInstance
 from workflows.providers.policies import PlatformResource
 from workflows.providers.registry import ProviderRegistry
 from workflows.score import resource_dependencies, topological_order
-from workflows.services.resource_values import ensure_generated, placement, referenced_names
+from workflows.services.resource_values import (
+    PLATFORM_INPUTS,
+    ensure_generated,
+    inputs_digest,
+    placement,
+    referenced_names,
+)
 from workflows.services.tenancy import resource_scope
 
 CREATE, UPDATE, DELETE, KEEP = "create", "update", "delete", "keep"
@@ -35,6 +41,10 @@ class ResourceChange:
     action: str
     instance: ResourceInstance
     depends_on: set[str] = field(default_factory=set)
+    # A shared resource that already existed and that this application starts to use (or goes on using).
+    reused: bool = False
+    # Made by this reconcile (in a dry run it exists only inside the rolled-back transaction).
+    new: bool = False
 
     @property
     def shared(self) -> bool:
@@ -53,12 +63,28 @@ def live_bindings(
     return {binding.resource_name: binding for binding in bindings.order_by("id")}
 
 
-def _declaration(resource: Mapping[str, Any], shared: PlatformResource | None = None) -> dict[str, Any]:
-    """Class, params and Score metadata of a resource; a platform-shared one's params are the admin's."""
+def _declared_inputs(registry: ProviderRegistry, resource: Mapping[str, Any]) -> frozenset[str]:
+    """The platform values (PLATFORM_INPUTS) the resource's create workflow declares as parameters."""
+    try:
+        route = registry.route(resource["type"], "create", str(resource.get("class") or "default"))
+    except LookupError:
+        return frozenset()
+    return frozenset(spec.name for spec in route.workflow.definition.parameters) & set(PLATFORM_INPUTS)
+
+
+def _declaration(
+    resource: Mapping[str, Any],
+    shared: PlatformResource | None = None,
+    *,
+    inputs: str = "",
+) -> dict[str, Any]:
+    """Class, params and Score metadata of a resource; a platform-shared one's params are the admin's.
+    `inputs` fingerprints the platform values its provider receives (inputs_digest)."""
     return {
         "class": str(resource.get("class") or "default"),
         "params": dict(shared.params) if shared is not None else (resource.get("params") or {}),
         "score": {} if shared is not None else (resource.get("metadata") or {}),
+        "inputs": inputs,
     }
 
 
@@ -67,6 +93,7 @@ def _stored_declaration(instance: ResourceInstance) -> dict[str, Any]:
         "class": instance.resource_class or "default",
         "params": instance.params or {},
         "score": (instance.metadata or {}).get("score") or {},
+        "inputs": (instance.metadata or {}).get("inputs", ""),
     }
 
 
@@ -101,10 +128,11 @@ def _new_instance(
     *,
     scope: str,
     shared: PlatformResource | None,
+    inputs: str = "",
 ) -> ResourceInstance:
     provider = registry.provider_for(resource["type"])
     capability = provider.capability(resource["type"])
-    declared = _declaration(resource, shared)
+    declared = _declaration(resource, shared, inputs=inputs)
     resource_id = str(resource.get("id") or "")
     where = placement(
         application.name,
@@ -129,7 +157,7 @@ def _new_instance(
         "kind": capability.kind,
         "provider": provider.name,
         "params": declared["params"],
-        "metadata": {"score": declared["score"], **where},
+        "metadata": {"score": declared["score"], "inputs": inputs, **where},
     }
     if scope == ResourceScope.APPLICATION:
         instance = ResourceInstance.objects.create(**fields)
@@ -158,10 +186,14 @@ def _needs_work(instance: ResourceInstance) -> str:
 
 
 def reconcile_resources(
-    application: Application, spec: Mapping[str, Any], *, registry: ProviderRegistry
+    application: Application,
+    spec: Mapping[str, Any],
+    *,
+    registry: ProviderRegistry,
+    extensions: Mapping[str, Any] | None = None,
 ) -> list[ResourceChange]:
-    """Bring the application's resource instances in line with `spec` (inside the caller's transaction);
-    returns every declared or removed resource with its action, in dependency order."""
+    """Bring the application's resource instances in line with `spec` and its `extensions` (inside the
+    caller's transaction); returns every declared or removed resource with its action, in dependency order."""
     declared: Mapping[str, Any] = spec.get("resources") or {}
     graph = resource_dependencies(spec)
     bindings = live_bindings(application=application)
@@ -169,27 +201,39 @@ def reconcile_resources(
     for name in topological_order(graph):
         resource = declared[name]
         scope, shared = resource_scope(resource, application.team.name)
+        # A platform-shared resource is the admin's: no application's extensions change it.
+        own = extensions if scope != ResourceScope.PLATFORM else None
+        inputs = inputs_digest(_declared_inputs(registry, resource), own)
         binding = bindings.pop(name, None)
         instance = binding.resource if binding is not None else None
         if binding is not None and instance is not None and not _same_identity(instance, resource, scope):
             changes.append(ResourceChange(name, DELETE, instance))
             instance = None
-        action = KEEP
+        action, made = KEEP, False
+        reused = binding is not None and instance is not None and instance.application_id != application.pk
         if instance is None and scope != ResourceScope.APPLICATION:
             instance = _find_shared(application, resource, scope)
+            reused = instance is not None
         if instance is None:
-            instance = _new_instance(application, name, resource, registry, scope=scope, shared=shared)
-            action = CREATE
+            instance = _new_instance(
+                application, name, resource, registry, scope=scope, shared=shared, inputs=inputs
+            )
+            action, made = CREATE, True
         else:
             action = _needs_work(instance)
             # A team-shared resource changes with its owner's spec; a platform-shared one with admin-config.
             owner = instance.application_id == application.pk or scope == ResourceScope.PLATFORM
-            declared_now = _declaration(resource, shared)
-            if action == KEEP and owner and _stored_declaration(instance) != declared_now:
+            declared_now = _declaration(resource, shared, inputs=inputs)
+            if owner and _stored_declaration(instance) != declared_now:
+                # A resource that must be (re)created anyway takes the new declaration too.
                 instance.params = declared_now["params"]
-                instance.metadata = {**(instance.metadata or {}), "score": declared_now["score"]}
+                instance.metadata = {
+                    **(instance.metadata or {}),
+                    "score": declared_now["score"],
+                    "inputs": inputs,
+                }
                 instance.save(update_fields=["params", "metadata", "updated_at"])
-                action = UPDATE
+                action = UPDATE if action == KEEP else action
         if binding is None or binding.resource_id != instance.pk:
             ResourceBinding.objects.get_or_create(
                 resource=instance,
@@ -197,7 +241,9 @@ def reconcile_resources(
                 resource_name=name,
                 defaults={"application": application},
             )
-        changes.append(ResourceChange(name, action, instance, set(graph.get(name, ())) & set(declared)))
+        depends_on = set(graph.get(name, ())) & set(declared)
+        new = action == CREATE and not reused and instance.state == ResourceState.REQUESTED and made
+        changes.append(ResourceChange(name, action, instance, depends_on, reused=reused, new=new))
     for name, binding in bindings.items():
         changes.append(
             ResourceChange(name, DELETE, binding.resource, referenced_names(binding.resource.params))

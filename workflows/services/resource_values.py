@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets as token
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -75,6 +76,44 @@ def generate_value(spec: GeneratedValue) -> str:
         return token.token_urlsafe(spec.length)[: spec.length]
     prefix = spec.prefix or "x"
     return (prefix + token.token_hex(spec.length))[: max(spec.length, len(prefix) + 4)]
+
+
+def effective_environment(extensions: Mapping[str, Any] | None) -> dict[str, str]:
+    """The values of `type: environment` resources: admin-config's `environment`, overridden by the
+    application's own `environment` extension (flat, or under `variables` as the original writes it)."""
+    values = dict(platform_config().environment)
+    extension = (extensions or {}).get("environment")
+    if isinstance(extension, Mapping):
+        nested = extension.get("variables")
+        source: Mapping[str, Any] = nested if isinstance(nested, Mapping) else extension
+        values.update({str(k): str(v) for k, v in source.items() if isinstance(v, str | int | float | bool)})
+    return values
+
+
+# Platform values a provider workflow may declare as parameters; when one changes, so does the resource.
+PLATFORM_INPUTS = ("environment", "base_domain", "ingress_class", "storage_class")
+
+
+def platform_inputs(extensions: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The platform values offered to every provider workflow (see ExecutionResourceOps._parameters)."""
+    config = platform_config()
+    return {
+        "environment": effective_environment(extensions),
+        "base_domain": config.base_domain,
+        "ingress_class": config.ingress_class,
+        "storage_class": config.storage_class,
+    }
+
+
+def inputs_digest(declared: Collection[str], extensions: Mapping[str, Any] | None) -> str:
+    """A fingerprint of the platform values a provider workflow declares ("" when it declares none):
+    stored on the resource, so a deploy updates it when they change (e.g. a new `environment` value)."""
+    offered = platform_inputs(extensions)
+    used = {name: offered[name] for name in PLATFORM_INPUTS if name in declared}
+    if not used:
+        return ""
+    text = json.dumps(used, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def stored_secrets(instance: ResourceInstance) -> dict[str, Any]:

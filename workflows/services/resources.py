@@ -22,6 +22,7 @@ from workflows.score.manifests import workload_name
 from workflows.services import reconcile
 from workflows.services.resource_values import (
     app_namespace,
+    effective_environment,
     ensure_generated,
     hints_for,
     resolve_params,
@@ -74,6 +75,45 @@ def _workload_service(name: str, team_id: int | None) -> dict[str, Any]:
     }
 
 
+def provision_parameters(
+    found: ResourceInstance,
+    *,
+    generated: dict[str, Any],
+    previous: dict[str, Any],
+    declared: dict[str, Any],
+    owner_spec: dict[str, Any],
+    environment: dict[str, str],
+    team_id: int | None,
+) -> dict[str, Any]:
+    """Everything a provider workflow is offered for `found` (it takes the parameters it declares).
+    Deploys and dry runs (workflows/services/forecast.py) both build them here."""
+    config = platform_config()
+    object_name = (found.metadata or {}).get("object_name") or found.resource_name
+    system = {
+        # A platform-shared resource belongs to no application: its objects carry its own name.
+        "app": found.app_name or object_name,
+        "resource": found.resource_name,
+        # The original's names for the same inputs, which its provider workflows use.
+        "app_name": found.app_name or object_name,
+        "resource_name": found.resource_name,
+        "resource_type": found.resource_type,
+        "resource_class": found.resource_class,
+        "resource_id": found.resource_id,
+        "namespace": (found.metadata or {}).get("namespace") or app_namespace(found.app_name),
+        "object_name": object_name,
+        "base_domain": config.base_domain,
+        "ingress_class": config.ingress_class,
+        "storage_class": config.storage_class,
+        "app_service": workload_name(owner_spec),
+        "environment": environment,
+    }
+    if declared.get("workload"):
+        system["workload_service"] = _workload_service(str(declared["workload"]), team_id)
+    previous_values = {f"previous_{key}": value for key, value in previous.items() if value}
+    # Score params may set a generated value (e.g. a database name); platform values always win.
+    return {**generated, **previous_values, **declared, **system}
+
+
 class ExecutionResourceOps(WorkloadOps):
     """Resource and deployment bookkeeping for the steps of one execution."""
 
@@ -114,15 +154,7 @@ class ExecutionResourceOps(WorkloadOps):
 
     def _environment(self) -> dict[str, str]:
         revision = self.execution.revision
-        extension = (revision.extensions or {}).get("environment") if revision is not None else None
-        values = dict(platform_config().environment)
-        if isinstance(extension, dict):
-            nested = extension.get("variables")
-            source: dict[str, Any] = nested if isinstance(nested, dict) else extension
-            values.update(
-                {str(k): str(v) for k, v in source.items() if isinstance(v, str | int | float | bool)}
-            )
-        return values
+        return effective_environment(revision.extensions if revision is not None else None)
 
     def _release(self, instance: ResourceInstance) -> ProvisionJob | None:
         """Drop this application's use of a shared resource; a job when others still use it."""
@@ -244,7 +276,6 @@ class ExecutionResourceOps(WorkloadOps):
     def _parameters(
         self, found: ResourceInstance, generated: dict[str, Any], previous: dict[str, Any], operation: str
     ) -> tuple[dict[str, Any], list[str]]:
-        config = platform_config()
         hidden: list[str] = []
         declared: dict[str, Any] = {}
         if operation != "delete":
@@ -254,30 +285,16 @@ class ExecutionResourceOps(WorkloadOps):
             if self.execution.revision is not None
             else {"metadata": {"name": found.app_name}}
         )
-        object_name = (found.metadata or {}).get("object_name") or found.resource_name
-        system = {
-            # A platform-shared resource belongs to no application: its objects carry its own name.
-            "app": found.app_name or object_name,
-            "resource": found.resource_name,
-            # The original's names for the same inputs, which its provider workflows use.
-            "app_name": found.app_name or object_name,
-            "resource_name": found.resource_name,
-            "resource_type": found.resource_type,
-            "resource_class": found.resource_class,
-            "resource_id": found.resource_id,
-            "namespace": (found.metadata or {}).get("namespace") or app_namespace(found.app_name),
-            "object_name": object_name,
-            "base_domain": config.base_domain,
-            "ingress_class": config.ingress_class,
-            "storage_class": config.storage_class,
-            "app_service": workload_name(owner_spec),
-            "environment": self._environment(),
-        }
-        if declared.get("workload"):
-            system["workload_service"] = _workload_service(str(declared["workload"]), self._team_id())
-        previous_values = {f"previous_{key}": value for key, value in previous.items() if value}
-        # Score params may set a generated value (e.g. a database name); platform values always win.
-        return {**generated, **previous_values, **declared, **system}, hidden
+        offered = provision_parameters(
+            found,
+            generated=generated,
+            previous=previous,
+            declared=declared,
+            owner_spec=owner_spec,
+            environment=self._environment(),
+            team_id=self._team_id(),
+        )
+        return offered, hidden
 
     def finish_provision(
         self,
@@ -361,8 +378,9 @@ class ExecutionResourceOps(WorkloadOps):
         if application is None or application.current_revision is None:
             raise LookupError(f"application {self.app_name!r} has no revision to deploy")
         with transaction.atomic():
+            revision = application.current_revision
             changes = reconcile.reconcile_resources(
-                application, application.current_revision.spec, registry=current_registry()
+                application, revision.spec, registry=current_registry(), extensions=revision.extensions
             )
         working = [c for c in changes if c.action in (reconcile.CREATE, reconcile.UPDATE)]
         removed = [c for c in changes if c.action == reconcile.DELETE]

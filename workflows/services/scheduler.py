@@ -249,7 +249,8 @@ def _finish(
         error = _failure_message(steps, definition)
     if execution.status == ExecutionStatus.WAITING:
         execution.transition(ExecutionStatus.RUNNING)
-    if not execution.finish(outcome, error):
+    # The steps as decided on: the last one's result is stored after this (runner.record_result).
+    if not execution.finish(outcome, error, steps=steps):
         return
     start_next_in_group(execution)
     logger.info("workflow finished", extra={"status": outcome})

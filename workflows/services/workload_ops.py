@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
-
 from workflows.models import Application, DeploymentRevision, ManifestSet, WorkflowExecution
 from workflows.providers.model import UnknownResourceType
 from workflows.providers.registry import current_registry
@@ -107,9 +105,7 @@ class WorkloadOps:
             reason=reason,
         )
         if application is not None and state:
-            Application.objects.filter(pk=application.pk).update(
-                deploy_state=state, deploy_message=reason, updated_at=timezone.now()
-            )
+            Application.set_deploy_state(application.pk, state, reason)
 
     def deployed_objects(
         self, ctx: StepContext, *, manifest_set: int | None

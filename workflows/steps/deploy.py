@@ -31,7 +31,8 @@ from workflows.steps.provision import ProvisionStep
 
 OPERATIONS = ("apply", "delete")
 PASSED_THROUGH = ("wait", "wait_timeout", "poll_interval", "kubeconfig", "kubernetes_version")
-DEPLOYED, RENDERED, FAILED, UNDEPLOYED = "deployed", "rendered, not applied", "failed", "undeployed"
+# Application deploy states (workflows.choices.DeployState; steps import no models).
+DEPLOYED, RENDERED, FAILED, UNDEPLOYED = "deployed", "rendered", "failed", "undeployed"
 
 
 def identity(manifest: Mapping[str, Any], namespace: str) -> dict[str, Any]:

