@@ -131,6 +131,13 @@ class Hub:
         with self._changed:
             self._changed.notify_all()
 
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop and wait for the listener thread (it closes its connection): tests, shutdown."""
+        self.stop()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
     # ------------------------------------------------------------------------------ the listener
     def start(self) -> None:
         with self._lock:
@@ -197,7 +204,7 @@ class Hub:
                 self._read_postgresql(conn)
                 # A pending gap is re-checked soon; otherwise a read every few seconds is the backstop
                 # for a notification lost with a reconnect.
-                wait = 0.5 if self._state.gaps else 5.0
+                wait = 0.5 if self._state.gaps else 2.0
                 for _ in conn.notifies(timeout=wait, stop_after=1):
                     pass
                 # Notifications that arrived meanwhile are covered by the next read.
