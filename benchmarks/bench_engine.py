@@ -41,9 +41,7 @@ def pgbench_tps(seconds: int) -> float:
     """`pgbench -N -c 2` on this machine's PostgreSQL: the database's own write throughput."""
     fresh_database(PGBENCH_DB)
     base = ["-h", os.environ["DB_HOST"], "-U", os.environ["DB_USER"]]
-    subprocess.run(
-        ["pgbench", *base, "-i", "-q", "-s", "5", PGBENCH_DB], check=True, capture_output=True
-    )
+    subprocess.run(["pgbench", *base, "-i", "-q", "-s", "5", PGBENCH_DB], check=True, capture_output=True)
     out = subprocess.run(
         ["pgbench", *base, "-N", "-c", "2", "-j", "2", "-T", str(seconds), PGBENCH_DB],
         check=True,

@@ -6,20 +6,21 @@ but no database connection while it waits; each process serves at most EVENTS_MA
 """
 
 import json
-from collections.abc import Iterator
+import threading
+import weakref
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from innominatus.problems import ProblemError
 from workflows.api.errors import problems
 from workflows.events import reader
 from workflows.events.hub import Hub, hub
@@ -95,8 +96,8 @@ class EventPageSerializer(serializers.Serializer):
     )
 
 
-class TooManyStreams(ProblemError):
-    """503 with Retry-After (DRF sets the header from `wait`)."""
+class TooManyStreams(exceptions.APIException):
+    """503 problem with Retry-After (DRF sets the header from `wait`)."""
 
     status_code = 503
     default_code = "too_many_streams"
@@ -195,18 +196,46 @@ class EventStreamView(APIView):
             raise
         start = horizon if resume is None or reset else resume
         response = StreamingHttpResponse(
-            _stream(events, scope, start, reset), content_type="text/event-stream"
+            _Stream(events, scope, start, reset), content_type="text/event-stream"
         )
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # proxies must pass each message on at once
         return response
 
 
+class _Stream:
+    """The response body. Its slot among the process's streams is given back exactly once: when the
+    messages end (server stop, client gone), when the server closes the response, or at the latest
+    when the body is collected (a client that left before the first message)."""
+
+    def __init__(self, events: Hub, scope: reader.Scope, cursor: int, reset: bool) -> None:
+        released = threading.Event()
+
+        def release() -> None:
+            if not released.is_set():
+                released.set()
+                events.release_stream()
+
+        self._release = release
+        self._messages = _stream(events, scope, cursor, reset, release)
+        weakref.finalize(self, release)
+
+    def __iter__(self) -> Iterator[str]:
+        return self._messages
+
+    def close(self) -> None:
+        self._messages.close()
+        self._release()
+        reader.release_connection()
+
+
 def _format(event: dict[str, Any]) -> str:
     return f"id: {event['id']}\nevent: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
 
 
-def _stream(events: Hub, scope: reader.Scope, cursor: int, reset: bool) -> Iterator[str]:
+def _stream(
+    events: Hub, scope: reader.Scope, cursor: int, reset: bool, release: Callable[[], None]
+) -> Iterator[str]:
     """The messages of one stream; ends when the server stops (the client reconnects elsewhere)."""
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
@@ -223,7 +252,7 @@ def _stream(events: Hub, scope: reader.Scope, cursor: int, reset: bool) -> Itera
                 yield ": keep-alive\n\n"
             generation = moved
     finally:
-        events.release_stream()
+        release()
         reader.release_connection()
 
 
