@@ -231,7 +231,9 @@ class Hub:
                 [after, READ_LIMIT],
             ).fetchall()
             xmin, xmax = int(result[0][0]), int(result[0][1])
-            rows = [dict(zip(COLUMNS, row[2:], strict=True)) for row in result if row[2] is not None]
+            rows = [
+                self._decode(dict(zip(COLUMNS, row[2:], strict=True))) for row in result if row[2] is not None
+            ]
             horizon, usable = self._advance(after, rows, xmin, xmax)
             self._publish(usable, horizon)
             if len(rows) < READ_LIMIT or horizon == after:
