@@ -1,10 +1,8 @@
 """The OpenAPI schema tells the whole truth: every operation lists the errors any request can get."""
 
-import threading
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.views import SpectacularAPIView
 
 from innominatus.problems import PROBLEM_CONTENT_TYPE
 
@@ -97,15 +95,3 @@ def document_nul_refusal(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
             for media in operation.get("requestBody", {}).get("content", {}).values():
                 _refuse_nul(media.get("schema"))
     return result
-
-
-class SchemaView(SpectacularAPIView):
-    """The schema endpoint, one generation at a time per process: drf-spectacular loads its extensions
-    lazily and not thread-safely, and gunicorn runs requests on threads (a second generation started
-    meanwhile failed with a 500)."""
-
-    _generating = threading.Lock()
-
-    def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        with self._generating:
-            return super().get(request, *args, **kwargs)

@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from innominatus.openapi import SchemaView
 from innominatus.problems import DATABASE_UNAVAILABLE, json_problem, unavailable_response
+from innominatus.schema_view import SchemaView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
