@@ -8,6 +8,7 @@ drf-spectacular loads its extensions lazily and not thread-safely; gunicorn runs
 import threading
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView
 
 
@@ -16,6 +17,7 @@ class SchemaView(SpectacularAPIView):
 
     _generating = threading.Lock()
 
+    @extend_schema(exclude=True)  # as SERVE_INCLUDE_SCHEMA=False leaves the schema view out
     def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         with self._generating:
             return super().get(request, *args, **kwargs)

@@ -158,7 +158,7 @@ def test_streams_end_promptly_when_gunicorn_stops(processes: Processes, make_use
     assert stream.status_code == 200
     lines = stream.iter_lines(decode_unicode=True)
     assert next(lines) == "retry: 3000"
-    gunicorn = next(child for child in processes.children if "gunicorn" in " ".join(map(str, child.args)))
+    gunicorn = next(child for child in processes.children if "gunicorn" in str(child.args))
     import time
 
     started = time.monotonic()

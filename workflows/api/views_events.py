@@ -8,13 +8,13 @@ but no database connection while it waits; each process serves at most EVENTS_MA
 import json
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -75,21 +75,25 @@ class PollQuerySerializer(EventQuerySerializer):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=PAGE)
 
 
-class EventSerializer(serializers.Serializer):
-    """One event (the same object is the `data:` of a stream message)."""
-
-    id = serializers.IntegerField()
-    type = serializers.CharField()
-    time = serializers.DateTimeField()
-    team = serializers.CharField()
-    application = serializers.CharField()
-    execution = serializers.CharField()
-    step = serializers.CharField()
-    data = serializers.DictField()
+# One event (also the `data:` of a stream message). Built inline: a declared field named `data`
+# would hide Serializer.data.
+EventSerializer = inline_serializer(
+    name="Event",
+    fields={
+        "id": serializers.IntegerField(),
+        "type": serializers.CharField(),
+        "time": serializers.DateTimeField(),
+        "team": serializers.CharField(),
+        "application": serializers.CharField(),
+        "execution": serializers.CharField(),
+        "step": serializers.CharField(),
+        "data": serializers.DictField(),
+    },
+)
 
 
 class EventPageSerializer(serializers.Serializer):
-    results = EventSerializer(many=True)
+    results = serializers.ListField(child=EventSerializer)
     last_id = serializers.IntegerField(help_text="Pass as `after` to the next poll.")
     reset = serializers.BooleanField(
         help_text="True when events after `after` were pruned: reload what you show, then poll from last_id."
@@ -235,7 +239,7 @@ def _format(event: dict[str, Any]) -> str:
 
 def _stream(
     events: Hub, scope: reader.Scope, cursor: int, reset: bool, release: Callable[[], None]
-) -> Iterator[str]:
+) -> Generator[str, None, None]:
     """The messages of one stream; ends when the server stops (the client reconnects elsewhere)."""
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
@@ -256,7 +260,7 @@ def _stream(
         reader.release_connection()
 
 
-def _send_new(events: Hub, scope: reader.Scope, cursor: int) -> Iterator[str]:
+def _send_new(events: Hub, scope: reader.Scope, cursor: int) -> Generator[str, None, tuple[int, bool]]:
     """Send what is visible after `cursor`; returns (new cursor, whether a full page was read)."""
     recent = events.since(cursor)
     if recent is not None:

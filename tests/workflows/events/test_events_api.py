@@ -64,7 +64,7 @@ def test_stream_sends_retry_first_then_own_teams_events_only(
     event_hub: Hub, api: APIClient, developer: Any, make_user: Any
 ) -> None:
     stranger = make_user("stranger", team="team-b")
-    response = api.get("/api/events/stream", HTTP_ACCEPT="text/event-stream")
+    response: Any = api.get("/api/events/stream", HTTP_ACCEPT="text/event-stream")
     assert response.status_code == 200 and response["Content-Type"] == "text/event-stream"
     first = next(iter(response.streaming_content)).decode()
     assert first == "retry: 3000\n\n"
@@ -143,7 +143,7 @@ def test_streams_beyond_the_cap_get_503_with_retry_after(
     event_hub: Hub, api: APIClient, settings: Any
 ) -> None:
     settings.EVENTS_MAX_STREAMS = 1
-    first = api.get("/api/events/stream")
+    first: Any = api.get("/api/events/stream")
     assert first.status_code == 200
     next(iter(first.streaming_content))
     second = api.get("/api/events/stream")
@@ -157,7 +157,7 @@ def test_streams_beyond_the_cap_get_503_with_retry_after(
 
 
 def test_shutdown_ends_open_streams(event_hub: Hub, api: APIClient) -> None:
-    response = api.get("/api/events/stream")
+    response: Any = api.get("/api/events/stream")
     stream = iter(response.streaming_content)
     next(stream)
     event_hub.stop()
