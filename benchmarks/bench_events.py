@@ -97,12 +97,64 @@ class Stream(threading.Thread):
                         return
 
 
+def trigger_cost(dsn: str, steps: int, rounds: int) -> tuple[float, float, float]:
+    """Microseconds per committed step-status UPDATE (one statement, one transaction, as a worker
+    records a step) with the event triggers and without them, alternating, median of `rounds`."""
+    sys.path.insert(0, str(ROOT))
+    from workflows.events.triggers import POSTGRESQL, POSTGRESQL_DROP
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO workflow_executions (id, app_name, workflow_name, status, definition, parameters, "
+            "variables, outputs, error_message, trigger, created_at, updated_at, team_id) VALUES ('wf-trigger', "
+            "'app-1', 'w', 'running', '{}', '{}', '{}', '{}', '', 'api', now(), now(), "
+            "(SELECT id FROM teams WHERE name = 'bench'))"
+        )
+        conn.execute(
+            "INSERT INTO workflow_step_executions (execution_id, name, step_type, position, status, depends_on, "
+            "config, outputs, error_message, skip_reason, attempt, max_attempts, lease_owner, decision_comment, "
+            "created_at) SELECT 'wf-trigger', 's' || i, 'noop', i, 'pending', '[]', '{}', '{}', '', '', 0, 1, "
+            "'', '', now() FROM generate_series(1, %s) AS i",
+            [steps],
+        )
+        ids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM workflow_step_executions WHERE execution_id = 'wf-trigger'"
+            )
+        ]
+        update = "UPDATE workflow_step_executions SET status = %s WHERE id = %s AND status = %s"
+
+        def timed() -> float:
+            conn.execute(
+                "UPDATE workflow_step_executions SET status = 'pending' WHERE execution_id = 'wf-trigger'"
+            )
+            conn.execute("VACUUM ANALYZE workflow_step_executions")
+            started = time.perf_counter()
+            for pk in ids:
+                conn.execute(update, ["running", pk, "pending"], prepare=True)
+            return (time.perf_counter() - started) / len(ids) * 1e6
+
+        with_triggers, without, no_notify = [], [], []
+        silent = POSTGRESQL.replace("PERFORM pg_notify", "-- PERFORM pg_notify")
+        for _ in range(rounds):
+            with_triggers.append(timed())
+            conn.execute(POSTGRESQL_DROP)
+            without.append(timed())
+            conn.execute(POSTGRESQL_DROP + silent)
+            no_notify.append(timed())
+            conn.execute(POSTGRESQL_DROP + POSTGRESQL)
+    return statistics.median(with_triggers), statistics.median(without), statistics.median(no_notify)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=50)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--executions", type=int, default=5000)
     parser.add_argument("--events-per-second", type=float, default=10.0)
+    parser.add_argument("--trigger-steps", type=int, default=3000)
+    parser.add_argument("--skip-streams", action="store_true", help="Only the trigger cost.")
     parser.add_argument("--database", default=os.environ.get("BENCH_DB", "innominatus_bench_events"))
     args = parser.parse_args()
 
@@ -142,6 +194,16 @@ def main() -> int:
         conn.execute(SEED, {"executions": args.executions})
         conn.execute("ANALYZE")
 
+    cost_with, cost_without, cost_silent = trigger_cost(dsn, args.trigger_steps, 3)
+    print(
+        f"step status UPDATE + commit: {cost_with:6.0f} µs with the event triggers, {cost_without:6.0f} µs "
+        f"without ({cost_with - cost_without:+.0f} µs), {cost_silent:6.0f} µs with the INSERT but no NOTIFY "
+        f"({args.trigger_steps} updates, median of 3 rounds)"
+    )
+    if args.skip_streams:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+        return 0
     port = free_port()
     web = subprocess.Popen(
         [python, "-m", "gunicorn", "-c", "python:innominatus.gunicorn_conf", "innominatus.wsgi"],
