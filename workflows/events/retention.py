@@ -1,6 +1,6 @@
 """The bounded backlog: events older than EVENTS_RETENTION_HOURS, or beyond the newest
-EVENTS_RETENTION_COUNT, are deleted in small batches (every 10 minutes by a q2 schedule, and by
-`manage.py prune_events`). A client resuming from a pruned id is told to reset (see reader.py)."""
+EVENTS_RETENTION_COUNT, are deleted in small batches (every 10 minutes by the q2 schedule of
+workflows/events/setup.py). A client resuming from a pruned id is told to reset (see reader.py)."""
 
 import logging
 from datetime import timedelta
