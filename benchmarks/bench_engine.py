@@ -19,7 +19,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH_DB = "innominatus_bench"
+# Names of the scratch databases; overridable so that parallel runs on one server do not collide.
+BENCH_DB = os.environ.get("BENCH_DB", "innominatus_bench")
+PGBENCH_DB = os.environ.get("PGBENCH_DB", "innominatus_pgbench")
 
 
 def psql(*args: str, db: str = "postgres") -> None:
@@ -37,18 +39,16 @@ def fresh_database(name: str) -> None:
 
 def pgbench_tps(seconds: int) -> float:
     """`pgbench -N -c 2` on this machine's PostgreSQL: the database's own write throughput."""
-    fresh_database("innominatus_pgbench")
+    fresh_database(PGBENCH_DB)
     base = ["-h", os.environ["DB_HOST"], "-U", os.environ["DB_USER"]]
-    subprocess.run(
-        ["pgbench", *base, "-i", "-q", "-s", "5", "innominatus_pgbench"], check=True, capture_output=True
-    )
+    subprocess.run(["pgbench", *base, "-i", "-q", "-s", "5", PGBENCH_DB], check=True, capture_output=True)
     out = subprocess.run(
-        ["pgbench", *base, "-N", "-c", "2", "-j", "2", "-T", str(seconds), "innominatus_pgbench"],
+        ["pgbench", *base, "-N", "-c", "2", "-j", "2", "-T", str(seconds), PGBENCH_DB],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    psql("DROP DATABASE IF EXISTS innominatus_pgbench WITH (FORCE)")
+    psql(f"DROP DATABASE IF EXISTS {PGBENCH_DB} WITH (FORCE)")
     match = re.search(r"tps = ([\d.]+)", out)
     return float(match.group(1)) if match else float("nan")
 

@@ -13,7 +13,13 @@ env = Env()
 _address = env.str("BIND_ADDRESS", "0.0.0.0")  # noqa: S104 - a server listens  # nosec B104
 bind = f"{_address}:{env.int('PORT', 8081, minimum=1, maximum=65535)}"
 workers = env.int("GUNICORN_WORKERS", 2, minimum=1, maximum=64)
-threads = env.int("GUNICORN_THREADS", 1, minimum=1, maximum=64)
+# Threads, not one request per process: an open event stream holds a thread for as long as the client
+# listens, and a slow list request holds one for its duration; with 48 threads per process and at most
+# EVENTS_MAX_STREAMS (32) streams, at least 16 threads per process stay for ordinary requests and the
+# probes (/health, /livez, /ready), which so never queue behind slow requests or streams. Idle threads
+# hold no database connection (streams close theirs between reads). See docs/operations.md.
+worker_class = env.choice("GUNICORN_WORKER_CLASS", "gthread", {"gthread", "sync"})
+threads = env.int("GUNICORN_THREADS", 48, minimum=1, maximum=256)
 timeout = env.int("GUNICORN_TIMEOUT", 60, minimum=1)
 # Running requests get this long to finish after SIGTERM before workers are killed.
 graceful_timeout = env.int("GUNICORN_GRACEFUL_TIMEOUT", 30, minimum=1)
@@ -76,6 +82,24 @@ def on_starting(server: Any) -> None:
         removed = metricsdir.remove_dead_process_files(metrics_dir)
         if removed:
             server.log.info("removed %d metrics files of processes that no longer run", len(removed))
+
+
+def post_worker_init(worker: Any) -> None:
+    """SIGTERM ends this worker's open event streams at once, then gunicorn's graceful stop runs: the
+    streams' clients reconnect elsewhere (with Last-Event-ID) instead of holding the stop for
+    graceful_timeout."""
+    import signal
+
+    graceful = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum: int, frame: Any) -> None:
+        from workflows.events.hub import stop_streams
+
+        stop_streams()
+        if callable(graceful):
+            graceful(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_term)
 
 
 def child_exit(server: Any, worker: Any) -> None:

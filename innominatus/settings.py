@@ -449,3 +449,12 @@ OIDC_RP_SCOPES = env.str("OIDC_SCOPES", "openid email profile")
 OIDC_USE_PKCE = True
 OIDC_USE_NONCE = True
 LOGIN_REDIRECT_URL_FAILURE = "/login?error=sso"
+
+# The event stream (docs/events.md): how much history a client may resume from (by age and by
+# count; pruned every 10 minutes), how many streams one web process serves at most (more answer 503
+# with Retry-After), the keep-alive interval, and the poll interval where no LISTEN/NOTIFY exists.
+EVENTS_RETENTION_HOURS = env.int("EVENTS_RETENTION_HOURS", 24, minimum=1)
+EVENTS_RETENTION_COUNT = env.int("EVENTS_RETENTION_COUNT", 200000, minimum=1000)
+EVENTS_MAX_STREAMS = env.int("EVENTS_MAX_STREAMS", 32, minimum=0)
+EVENTS_KEEPALIVE_SECONDS = env.float("EVENTS_KEEPALIVE_SECONDS", 15.0, minimum=0.1)
+EVENTS_POLL_SECONDS = env.float("EVENTS_POLL_SECONDS", 1.0, minimum=0.05)

@@ -86,3 +86,15 @@ def admin_api(platform_admin: Any) -> APIClient:
     client = APIClient()
     client.force_authenticate(platform_admin)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _close_event_hub() -> Iterator[None]:
+    """A test that reached the event endpoints started this process's event listener, which holds a
+    database connection of its own: closed after the test, or the test database could not be dropped."""
+    yield
+    from workflows.events import hub
+
+    if hub._hub._thread is not None:
+        hub._hub.close()
+        hub._hub = hub.Hub()

@@ -32,4 +32,7 @@ class WorkflowsConfig(AppConfig):
 
         post_spawn.connect(start_reaper_thread, dispatch_uid="innominatus-reaper-thread")
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="innominatus-schedules")
+        from workflows.events.setup import after_migrate
+
+        post_migrate.connect(after_migrate, sender=self, dispatch_uid="innominatus-event-triggers")
         signals.execution_finished.connect(on_execution_finished, dispatch_uid="innominatus-deploy-state")

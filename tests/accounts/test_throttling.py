@@ -51,6 +51,8 @@ def gunicorn(transactional_db: Any, tmp_path: Path) -> Iterator[str]:
         "RATE_LIMIT_LOGIN": "100/min",
         "LOG_LEVEL": "warning",
         "GUNICORN_THREADS": "1",
+        # A sync worker takes one connection at a time: what pins a request to each worker below.
+        "GUNICORN_WORKER_CLASS": "sync",
     }
     env.pop("REDIS_URL", None)
     command = [

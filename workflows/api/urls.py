@@ -9,6 +9,7 @@ from workflows.api.views_deployments import (
     ApplicationRollbackView,
     ResourceExternalStateView,
 )
+from workflows.api.views_events import EventPollView, EventStreamView
 from workflows.api.views_executions import ExecutionViewSet
 from workflows.api.views_goldenpaths import GoldenPathViewSet
 from workflows.api.views_providers import ProviderReloadView, ProviderViewSet
@@ -33,6 +34,8 @@ urlpatterns = [
         ResourceExternalStateView.as_view(),
         name="resource-external-state",
     ),
+    path("events", EventPollView.as_view(), name="events"),
+    path("events/stream", EventStreamView.as_view(), name="event-stream"),
     path("admin/providers/reload", ProviderReloadView.as_view(), name="provider-reload"),
     *router.urls,
     path("stats", StatsView.as_view(), name="stats"),
