@@ -12,7 +12,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -65,27 +65,30 @@ class GraphNegotiation(DefaultContentNegotiation):
         return super().select_renderer(request, renderers, format_suffix)
 
 
-class GraphNodeSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    label = serializers.CharField()
-    kind = serializers.CharField(help_text="Step type, or application/container/resource.")
-    status = serializers.CharField()
-
-
-class GraphEdgeSerializer(serializers.Serializer):
-    # "from" is a Python keyword: the field is declared under another name and renamed below.
-    source = serializers.CharField(help_text="Id of the node the edge starts at.")
-    to = serializers.CharField(help_text="Id of the node the edge ends at.")
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        fields = super().get_fields()
-        fields["from"] = fields.pop("source")
-        return fields
-
-
-class GraphSerializer(serializers.Serializer):
-    nodes = GraphNodeSerializer(many=True)
-    edges = GraphEdgeSerializer(many=True)
+# Declared inline: "label" and "source" clash with Field attributes, and "from" is a Python keyword.
+GraphSerializer = inline_serializer(
+    "Graph",
+    fields={
+        "nodes": inline_serializer(
+            "GraphNode",
+            many=True,
+            fields={
+                "id": serializers.CharField(),
+                "label": serializers.CharField(),
+                "kind": serializers.CharField(help_text="Step type, or application/container/resource."),
+                "status": serializers.CharField(),
+            },
+        ),
+        "edges": inline_serializer(
+            "GraphEdge",
+            many=True,
+            fields={
+                "from": serializers.CharField(help_text="Id of the node the edge starts at."),
+                "to": serializers.CharField(help_text="Id of the node the edge ends at."),
+            },
+        ),
+    },
+)
 
 
 FORMAT = OpenApiParameter(

@@ -134,7 +134,7 @@ def _render_svg(dot_text: str) -> str:
     binary = shutil.which("dot")
     if binary is None:
         raise GraphvizMissing("Graphviz is not installed: apt-get install graphviz")
-    result = subprocess.run(  # nosec B603 - fixed binary, input is generated DOT text
+    result = subprocess.run(  # noqa: S603  # nosec B603 - fixed binary, input is generated DOT text
         [binary, "-Tsvg"], input=dot_text, capture_output=True, text=True, timeout=DOT_TIMEOUT, check=False
     )
     if result.returncode != 0:
@@ -217,7 +217,8 @@ def application_graph(application: Application) -> Graph:
     Edges: application → each container; a container → each resource it refers to; the application →
     resources no container refers to (so every resource is reachable from the application).
     """
-    spec: dict[str, Any] = application.current_revision.spec if application.current_revision_id else {}
+    revision = application.current_revision
+    spec: dict[str, Any] = revision.spec if revision is not None else {}
     containers = spec.get("containers") or {}
     resources: dict[str, str] = {}
     for name in spec.get("resources") or {}:
