@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
 from innominatus.accounts.access import team_filter
-from workflows.choices import STEP_TERMINAL_STATUSES
+from workflows.choices import StepStatus
 from workflows.models import Application, ResourceInstance, WorkflowExecution
 
 PAGE_SIZE = 25
@@ -37,7 +37,10 @@ def with_progress(executions: QuerySet[WorkflowExecution]) -> QuerySet[WorkflowE
         .defer("definition", "variables", "outputs")
         .annotate(
             steps_total=Count("steps", distinct=True),
-            steps_done=Count("steps", filter=Q(steps__status__in=STEP_TERMINAL_STATUSES), distinct=True),
+            # Completed or skipped only: a failed or cancelled run never shows a full progress bar.
+            steps_done=Count(
+                "steps", filter=Q(steps__status__in=[StepStatus.COMPLETED, StepStatus.SKIPPED]), distinct=True
+            ),
         )
     )
 

@@ -27,6 +27,11 @@ urlpatterns = [
     path("workflows/<str:execution_id>", executions.execution_detail, name="execution-detail"),
     path("workflows/<str:execution_id>/status", executions.execution_status, name="execution-status"),
     path("workflows/<str:execution_id>/logs", executions.execution_logs, name="execution-logs"),
+    path(
+        "workflows/<str:execution_id>/logs.txt",
+        executions.execution_log_download,
+        name="execution-log-download",
+    ),
     path("workflows/<str:execution_id>/cancel", execution_actions.cancel, name="execution-cancel"),
     path("workflows/<str:execution_id>/retry", execution_actions.retry, name="execution-retry"),
     path("workflows/<str:execution_id>/approve", execution_actions.approve, name="execution-approve"),

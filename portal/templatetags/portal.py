@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from django import template
@@ -14,6 +16,7 @@ from portal.permissions import may
 from portal.timefmt import format_seconds
 
 register = template.Library()
+WORKER_SUFFIX = re.compile(r"^(attempt \d+ of \d+ started) on \S+$")
 
 
 @register.simple_tag
@@ -62,3 +65,33 @@ def nav_current(context: template.Context, prefix: str) -> SafeString:
     path = request.path
     current = path == "/" if prefix == "/" else path == prefix or path.startswith(prefix.rstrip("/") + "/")
     return mark_safe('aria-current="page"' if current else "")  # noqa: S308 - constant  # nosec B308 B703 - reviewed: only escaped text or constants
+
+
+@register.simple_tag
+def elapsed(started: datetime | None, completed: datetime | None, now: datetime) -> SafeString:
+    """A step's elapsed time; while it runs the page's script keeps counting from `data-start`."""
+    if started is None:
+        return SafeString('<span class="muted">—</span>')
+    end = completed or now
+    text = format_seconds(max(0.0, (end - started).total_seconds()))
+    if completed is not None:
+        return format_html('<span class="elapsed">{}</span>', text)
+    return format_html(
+        '<span class="elapsed" data-start="{}" data-ticking="true">{}</span>', started.isoformat(), text
+    )
+
+
+@register.simple_tag
+def local_time(value: datetime | None, style: str = "datetime") -> SafeString:
+    """A <time> the page's script shows in the viewer's time zone (UTC with its zone without script)."""
+    if value is None:
+        return SafeString("")
+    utc = value.astimezone(UTC)
+    text = utc.strftime("%H:%M:%S UTC" if style == "time" else "%Y-%m-%d %H:%M:%S UTC")
+    return format_html('<time datetime="{}" data-local="{}">{}</time>', utc.isoformat(), style, text)
+
+
+@register.filter
+def without_worker(message: str) -> str:
+    """A step's "attempt 1 of 3 started on <worker>" line without the worker id (operators see it in the admin)."""
+    return WORKER_SUFFIX.sub(r"\1", message)
