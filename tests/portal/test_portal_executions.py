@@ -161,12 +161,20 @@ def test_gate_is_approved_from_the_page(portal: Client, app: Any, developer: Any
 @pytest.mark.django_db(transaction=True)
 def test_gate_is_rejected_and_the_run_can_be_retried(portal: Client, app: Any, developer: Any) -> None:
     execution = launch_gated(app, developer)
-    portal.post(f"/workflows/{execution.pk}/reject", {"step": "gate", "comment": "not today"})
+    asked = portal.post(f"/workflows/{execution.pk}/reject", {"step": "gate", "comment": "not today"})
+    assert "Reject gate?" in asked.content.decode() and 'value="not today"' in asked.content.decode()
+    execution.refresh_from_db()
+    assert execution.status == ExecutionStatus.WAITING  # asking changed nothing
+    portal.post(
+        f"/workflows/{execution.pk}/reject", {"step": "gate", "comment": "not today", "confirmed": "yes"}
+    )
     execution.refresh_from_db()
     assert execution.status == ExecutionStatus.FAILED
     assert "Retry" in portal.get(f"/workflows/{execution.pk}").content.decode()
 
-    response = portal.post(f"/workflows/{execution.pk}/retry")
+    assert "Retry " in portal.post(f"/workflows/{execution.pk}/retry").content.decode()
+    assert not WorkflowExecution.objects.filter(parent=execution).exists()
+    response = portal.post(f"/workflows/{execution.pk}/retry", {"confirmed": "yes"})
     retry = WorkflowExecution.objects.get(parent=execution)
     assert response["Location"] == f"/workflows/{retry.pk}"
 
@@ -174,10 +182,14 @@ def test_gate_is_rejected_and_the_run_can_be_retried(portal: Client, app: Any, d
 def test_cancel_stops_a_running_execution_once(portal: Client, app: Any) -> None:
     execution = make_execution(app, status=ExecutionStatus.RUNNING)
     make_step(execution, "wait", status=StepStatus.PENDING)
-    assert portal.post(f"/workflows/{execution.pk}/cancel").status_code == 302
+    asked = portal.post(f"/workflows/{execution.pk}/cancel")
+    assert asked.status_code == 200 and f"Cancel {execution.pk}?" in asked.content.decode()
+    execution.refresh_from_db()
+    assert execution.status == ExecutionStatus.RUNNING
+    assert portal.post(f"/workflows/{execution.pk}/cancel", {"confirmed": "yes"}).status_code == 302
     execution.refresh_from_db()
     assert execution.status == ExecutionStatus.CANCELLED
-    again = portal.post(f"/workflows/{execution.pk}/cancel", follow=True)
+    again = portal.post(f"/workflows/{execution.pk}/cancel", {"confirmed": "yes"}, follow=True)
     assert "already cancelled" in again.content.decode()
 
 
