@@ -1,7 +1,8 @@
 """The portal in a real browser (Debian's Chromium via Playwright) against gunicorn and a worker.
 
 Run: DB_HOST=127.0.0.1 DB_USER=postgres DB_NAME=idp_portal .venv/bin/pytest tests/e2e/test_portal_browser.py
-Screenshots of the main pages at 1280 px and 390 px go to test-artifacts/screenshots/.
+Screenshots of the main pages at 1280 px and 390 px, light and dark, go to $SCREENSHOT_DIR
+(default: <tmp>/innominatus-screenshots).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from django.contrib.auth.models import Group
 from playwright import sync_api as playwright_api
 
 from innominatus.accounts.models import Team
+from tests.portal.graph_geometry import crossings, parse
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -36,7 +39,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+# Screenshots of every page in both colour schemes, outside the repository (never committed).
+SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "innominatus-screenshots")
 PASSWORD = "e2e-Passw0rd!"  # a throwaway account in the test database
 
 SPEC = """\
@@ -233,6 +237,15 @@ def test_watch_a_gated_workflow_live_and_approve_it(page: Any, user: Any) -> Non
     build_log.locator(".log-line", has_text="build line 1").wait_for()
     page.locator("#live .graph-node[data-status=running]").first.wait_for()
     assert page.locator("#live .spinner").count() >= 1
+    svg = page.locator("#live svg.step-graph").evaluate("(e) => new XMLSerializer().serializeToString(e)")
+    boxes, edges = parse(svg)
+    assert (len(boxes), len(edges)) == (5, 5)
+    assert crossings(svg) == [], "an edge passes through a node that is not its end"
+    # A click on a node opens that step's detail (its log panel).
+    page.locator('#live .graph-node[data-node="release"] a').first.click()
+    page.wait_for_function("location.hash === '#step-release'")
+    assert page.locator("#step-release").get_attribute("open") is not None
+    page.locator("#step-release summary").click()  # close it again by hand
     shot(page, "execution-running")
     build_log.locator(".log-line", has_text="build line 4").wait_for()
     page.locator("#step-unit-tests .log-line", has_text="unit line 3").wait_for(timeout=30_000)
@@ -257,6 +270,36 @@ def test_watch_a_gated_workflow_live_and_approve_it(page: Any, user: Any) -> Non
     assert progress.get_attribute("aria-valuenow") == progress.get_attribute("aria-valuemax") == "5"
     assert "decided by dana" in page.locator("#steps-table").inner_text()
     shot(page, "execution-completed")
+
+
+def test_a_cancelled_run_stops_every_step_and_the_page_follows_it(page: Any, user: Any) -> None:
+    sign_in(page)
+    deploy_spec(page)
+    execution_id = launch_release(user)
+    page.goto(f"/workflows/{execution_id}")
+    page.locator('#steps-table tr[data-step="build"][data-status="running"]').wait_for(timeout=30_000)
+    assert page.locator("#step-build").get_attribute("open") is not None  # the running step's log is open
+
+    page.get_by_role("button", name="Cancel execution").click()
+    page.locator("#confirm").wait_for()
+    page.get_by_role("link", name="Keep things as they are").click()
+    page.wait_for_url(re.compile(rf"/workflows/{execution_id}$"))
+    assert page.locator("#live").get_attribute("data-status") in ("running", "pending")
+
+    page.get_by_role("button", name="Cancel execution").click()
+    page.get_by_role("button", name="Cancel execution").click()  # the confirmation page's button
+    page.wait_for_url(re.compile(rf"/workflows/{execution_id}$"))
+    mark_page(page)
+    page.locator('#live[data-status="cancelled"]:not([data-following])').wait_for(timeout=60_000)
+    assert still_same_page(page), "the cancellation must reach every step without a reload"
+    statuses = page.locator("#steps-table tr[data-step]").evaluate_all(
+        "(rows) => rows.map((r) => r.dataset.status)"
+    )
+    assert "running" not in statuses and "waiting" not in statuses, statuses
+    assert page.locator("#live .spinner").count() == 0
+    progress = page.locator("#live .progress[role=progressbar]").first
+    assert int(progress.get_attribute("aria-valuenow")) < int(progress.get_attribute("aria-valuemax"))
+    shot(page, "execution-cancelled")
 
 
 def test_golden_path_form_reports_an_error_then_launches(page: Any, user: Any) -> None:
@@ -305,6 +348,14 @@ def test_api_key_is_shown_once_and_can_be_revoked(page: Any, base_url: str) -> N
     row = page.locator('tr[data-key="laptop-cli"]')
     assert row.locator("code").inner_text().endswith("…")
     row.get_by_role("button", name="Revoke API key laptop-cli").click()
+    page.locator("#confirm").wait_for()
+    shot(page, "confirm-revoke")
+    page.get_by_role("link", name="Keep things as they are").click()
+    page.wait_for_url(re.compile(r"/profile$"))
+    assert page.locator('tr[data-key="laptop-cli"] .badge').inner_text() == "active"
+    assert requests.get(base_url + "/api/profile", headers=bearer, timeout=10).status_code == 200
+    page.locator('tr[data-key="laptop-cli"]').get_by_role("button", name="Revoke API key laptop-cli").click()
+    page.get_by_role("button", name="Revoke laptop-cli").click()
     page.wait_for_url(re.compile(r"/profile$"))
     assert page.locator('tr[data-key="laptop-cli"] .badge').inner_text() == "revoked"
     assert requests.get(base_url + "/api/profile", headers=bearer, timeout=10).status_code == 401
