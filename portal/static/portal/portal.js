@@ -27,7 +27,9 @@
   // A step's log panel opens when its first output arrives, unless the reader closed it on purpose.
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var target = event.detail && event.detail.target;
-    var panel = target && target.closest ? target.closest("details.log-panel") : null;
+    // Only new log lines open a panel (badge updates in the summary must not).
+    if (!target || !target.classList || !target.classList.contains("log-lines")) { return; }
+    var panel = target.closest("details.log-panel");
     if (panel && !panel.open && panel.dataset.closedByReader !== "true") {
       panel.open = true;
     }
