@@ -24,8 +24,32 @@ def status_badge(value: str) -> SafeString:
     """A coloured badge for any execution, step or resource status."""
     tone = status_colours.tone(str(value))
     spinner = SafeString('<span class="spinner" aria-hidden="true"></span>') if value == "running" else ""
+    words = status_colours.STATUS_WORDS.get(str(value), str(value))
+    icon = format_html('<span class="badge-icon" aria-hidden="true">⏸</span>') if value == "waiting" else ""
     return format_html(
-        '<span class="badge tone-{}" data-status="{}">{}{}</span>', tone, value, spinner, value
+        '<span class="badge tone-{}" data-status="{}">{}{}{}</span>', tone, value, spinner, icon, words
+    )
+
+
+@register.simple_tag
+def honest_badge(state: status_colours.Honest | None, fallback: str = "") -> SafeString:
+    """The badge of an honest state (icon, colour and words; the reason as tooltip); else a status badge."""
+    if state is None:
+        return status_badge(fallback) if fallback else SafeString("")
+    spinner = state.key in ("deploying", "undeploying")
+    icon = (
+        SafeString('<span class="spinner" aria-hidden="true"></span>')
+        if spinner
+        else format_html('<span class="badge-icon" aria-hidden="true">{}</span>', state.icon)
+    )
+    return format_html(
+        '<span class="badge tone-{}" data-state="{}"{}{}>{}{}</span>',
+        state.tone,
+        state.key,
+        format_html(' data-status="{}"', fallback) if fallback else "",
+        format_html(' title="{}"', state.reason) if state.reason else "",
+        icon,
+        state.words,
     )
 
 
@@ -95,3 +119,26 @@ def local_time(value: datetime | None, style: str = "datetime") -> SafeString:
 def without_worker(message: str) -> str:
     """A step's "attempt 1 of 3 started on <worker>" line without the worker id (operators see it in the admin)."""
     return WORKER_SUFFIX.sub(r"\1", message)
+
+
+@register.filter
+def resource_honest(resource: Any) -> status_colours.Honest | None:
+    """A resource's honest state (rendered only) or None for its plain state badge."""
+    return status_colours.resource_state(resource)
+
+
+@register.filter
+def application_honest(application: Any) -> status_colours.Honest:
+    """An application row's state from `deploy_state` and the annotated latest manifest set."""
+    manifest = None
+    if getattr(application, "has_manifests", False):
+        manifest = _Applied(bool(getattr(application, "last_applied", False)))
+    return status_colours.application_state(application, manifest)
+
+
+class _Applied:
+    """The part of a manifest set the state needs, from list annotations."""
+
+    def __init__(self, applied: bool) -> None:
+        self.applied = applied
+        self.reason = ""

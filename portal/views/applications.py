@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,6 +17,8 @@ from portal.diffview import side_by_side
 from portal.highlight import highlight_lines
 from portal.permissions import requires
 from portal.queries import paginate, visible_applications, with_progress
+from portal.status import application_state
+from workflows.choices import ExecutionStatus
 from workflows.models import Application, DeploymentRevision, ManifestSet, WorkflowExecution
 from workflows.services import diff_revisions
 from workflows.services.deployments import rollback_application
@@ -43,6 +45,12 @@ def application_list(request: HttpRequest) -> HttpResponse:
             resource_count=Count("resources", distinct=True),
             last_status=_latest_execution("status"),
             last_execution=_latest_execution("id"),
+            last_applied=Subquery(
+                ManifestSet.objects.filter(application=OuterRef("pk"), operation="apply")
+                .order_by("-created_at", "-id")
+                .values("applied")[:1]
+            ),
+            has_manifests=Exists(ManifestSet.objects.filter(application=OuterRef("pk"), operation="apply")),
         )
         .order_by("name")
     )
@@ -80,8 +88,12 @@ def application_detail(request: HttpRequest, name: str) -> HttpResponse:
         .order_by("-created_at", "-id")
         .first()
     )
+    waiting = WorkflowExecution.objects.filter(
+        application=application, status=ExecutionStatus.WAITING
+    ).exists()
     context = {
         "application": application,
+        "state": application_state(application, manifest_set, waiting=waiting),
         "manifest_set": manifest_set,
         "manifests": _manifests(manifest_set),
         "revision": revision,

@@ -17,6 +17,7 @@ from portal.forms import ExecutionFilterForm
 from portal.graph import render_gantt, render_step_graph
 from portal.permissions import may, requires
 from portal.queries import paginate, visible_executions, with_progress
+from portal.status import execution_state
 from workflows.choices import EXECUTION_TERMINAL_STATUSES, ExecutionStatus, StepStatus
 from workflows.models import StepExecution, StepLog, WorkflowExecution
 
@@ -78,6 +79,7 @@ def live_context(request: HttpRequest, execution: WorkflowExecution) -> dict[str
     may_act = may(request.user, "workflows:write")
     return {
         "execution": execution,
+        "execution_state": execution_state(execution, steps),
         "steps": steps,
         "now": now,
         "steps_done": done,

@@ -40,7 +40,9 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 # Screenshots of every page in both colour schemes, outside the repository (never committed).
-SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "innominatus-screenshots")
+SCREENSHOTS = Path(
+    os.environ.get("SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "innominatus-screenshots"
+)
 PASSWORD = "e2e-Passw0rd!"  # a throwaway account in the test database
 
 SPEC = """\
