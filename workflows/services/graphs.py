@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 from workflows.models import Application, StepExecution, WorkflowExecution
 
@@ -178,7 +179,8 @@ def step_graph(steps: Sequence[Any], *, title: str, link_prefix: str = "") -> Gr
             label=step.name,
             kind=step.step_type,
             status=step.status,
-            href=f"{link_prefix}{step.name}" if link_prefix else "",
+            # Graphviz copies URLs into the SVG unescaped: percent-encode everything but safe characters.
+            href=f"{link_prefix}{quote(step.name, safe='-_.~')}" if link_prefix else "",
         )
         for step in ordered
     )
