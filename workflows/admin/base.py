@@ -57,3 +57,14 @@ def format_duration(seconds: float | None) -> str:
         return f"{minutes}m {secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m"
+
+
+def yaml_block(document: Any) -> SafeString:
+    """A JSON document as highlighted YAML (the portal's highlighter: every text is escaped)."""
+    from portal.highlight import highlight_lines
+    from workflows.services.diffing import canonical_yaml
+
+    if document in (None, "", {}, []):
+        return format_html('<span class="quiet">{}</span>', "—")
+    lines = highlight_lines(canonical_yaml(document))
+    return format_html('<pre class="yaml">{}</pre>', SafeString("\n".join(str(line) for line in lines)))
