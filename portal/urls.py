@@ -9,6 +9,7 @@ from portal.views import (
     execution_actions,
     executions,
     goldenpaths,
+    inbox,
     profile,
     providers,
     resources,
@@ -18,6 +19,7 @@ app_name = "portal"
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    path("inbox", inbox.inbox, name="inbox"),
     path("apps", applications.application_list, name="application-list"),
     path("apps/<str:name>", applications.application_detail, name="application-detail"),
     path("apps/<str:name>/diff", applications.application_diff, name="application-diff"),

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from portal.charts import HourBucket, render_hourly_chart
 from portal.permissions import requires
 from portal.queries import visible_applications, visible_executions, visible_resources, with_progress
-from workflows.choices import EXECUTION_ACTIVE_STATUSES, ExecutionStatus, ResourceState
+from workflows.choices import ExecutionStatus, ResourceState
 
 HOURS = 24
 RECENT = 8
@@ -40,7 +40,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     since = now - timedelta(hours=HOURS)
     executions = visible_executions(request.user)
     totals = executions.aggregate(
-        running=Count("pk", filter=Q(status__in=EXECUTION_ACTIVE_STATUSES)),
+        # A run waiting for a person is not running: it has its own count.
+        running=Count("pk", filter=Q(status__in=[ExecutionStatus.PENDING, ExecutionStatus.RUNNING])),
+        waiting=Count("pk", filter=Q(status=ExecutionStatus.WAITING)),
         failed=Count("pk", filter=Q(status=ExecutionStatus.FAILED, created_at__gte=since)),
         completed=Count("pk", filter=Q(status=ExecutionStatus.COMPLETED, created_at__gte=since)),
         total=Count("pk", filter=Q(created_at__gte=since)),
