@@ -19,6 +19,8 @@ app_name = "portal"
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    # Browsers ask for /favicon.ico whatever the page says.
+    path("favicon.ico", dashboard.favicon, name="favicon"),
     path("inbox", inbox.inbox, name="inbox"),
     path("apps", applications.application_list, name="application-list"),
     path("apps/<str:name>", applications.application_detail, name="application-detail"),

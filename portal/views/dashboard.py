@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -75,3 +76,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "recent": with_progress(executions).order_by("-created_at", "-id")[:RECENT],
     }
     return render(request, "portal/dashboard.html", context)
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """The SVG favicon (cacheable for a day), for browsers that ask for /favicon.ico."""
+    response = redirect(static("portal/favicon.svg"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -409,3 +409,68 @@ def test_main_pages_fit_the_screen_and_name_their_controls(page: Any, user: Any,
         assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at {width}px"
         assert page.evaluate(UNNAMED_CONTROLS) == [], f"{path} has controls without an accessible name"
         shot(page, name)
+
+
+AXE_VERSION = "4.10.2"
+AXE_RUN = """
+async () => {
+  const result = await axe.run(document, { resultTypes: ["violations"] });
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`);
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core from npm, installed once per machine into the temp dir (the test command needs npm)."""
+    prefix = Path(tempfile.gettempdir()) / f"innominatus-axe-{AXE_VERSION}"
+    script = prefix / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        command = ["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(prefix)]
+        subprocess.run([*command, f"axe-core@{AXE_VERSION}"], check=True, timeout=300, capture_output=True)
+    return script.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_axe_finds_no_serious_violation_in_light_and_dark(
+    browser: Any, base_url: str, user: Any, axe_source: str, width: int
+) -> None:
+    # Injecting axe needs an inline script, which the Content-Security-Policy rightly forbids.
+    context = browser.new_context(
+        base_url=base_url, viewport={"width": width, "height": 900 if width > 500 else 844}, bypass_csp=True
+    )
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    try:
+        page.goto("/login")
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            page.add_script_tag(content=axe_source)
+            assert page.evaluate(AXE_RUN) == [], f"/login ({scheme}, {width}px)"
+            page.screenshot(path=str(SCREENSHOTS / f"login-{scheme}-{width}.png"), full_page=True)
+        page.emulate_media(color_scheme="light")
+        sign_in(page)
+        deploy_spec(page)
+        execution_id = launch_release(user)
+        pages = [
+            *PAGES,
+            ("inbox", "/inbox"),
+            ("not-found", "/no-such-page"),
+            ("execution", f"/workflows/{execution_id}"),
+        ]
+        found = []
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            for name, path in pages:
+                page.goto(path)
+                if name == "execution":
+                    page.locator(".log-line").first.wait_for()
+                page.add_script_tag(content=axe_source)
+                found += [f"{path} ({scheme}, {width}px): {problem}" for problem in page.evaluate(AXE_RUN)]
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SCREENSHOTS / f"{name}-{scheme}-{width}.png"), full_page=True)
+        assert found == [], "\n".join(found)
+    finally:
+        context.close()
