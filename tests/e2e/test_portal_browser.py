@@ -319,7 +319,7 @@ def test_golden_path_form_reports_an_error_then_launches(page: Any, user: Any) -
     page.get_by_role("button", name="Run ephemeral-env").click()
     error = page.locator("#errors-app_name")
     error.wait_for()
-    assert "does not match the pattern" in error.inner_text()
+    assert "lowercase letters, digits and dashes" in error.inner_text()  # the pattern in words
     shot(page, "golden-path-error")
 
     page.fill("input[name=app_name]", "e2e-shop")
@@ -404,7 +404,7 @@ def test_main_pages_fit_the_screen_and_name_their_controls(page: Any, user: Any,
     for name, path in [*PAGES, ("execution", f"/workflows/{execution_id}")]:
         page.goto(path)
         if name == "execution":
-            page.locator(".log-line").first.wait_for()
+            page.locator(".log-line").first.wait_for(state="attached")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at {width}px"
         assert page.evaluate(UNNAMED_CONTROLS) == [], f"{path} has controls without an accessible name"
@@ -466,7 +466,7 @@ def test_axe_finds_no_serious_violation_in_light_and_dark(
             for name, path in pages:
                 page.goto(path)
                 if name == "execution":
-                    page.locator(".log-line").first.wait_for()
+                    page.locator(".log-line").first.wait_for(state="attached")
                 page.add_script_tag(content=axe_source)
                 found += [f"{path} ({scheme}, {width}px): {problem}" for problem in page.evaluate(AXE_RUN)]
                 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
