@@ -7,12 +7,11 @@ from datetime import timedelta
 from typing import Any, cast
 
 from django import forms
-
-from portal import paramtext
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from portal import paramtext
 from workflows.choices import ExecutionStatus, ResourceState
 from workflows.engine.model import ParameterSpec
 
