@@ -240,7 +240,23 @@
     stream.onerror = function () { if (stream.readyState === EventSource.CLOSED) { stream.close(); } };
   }
 
+  // A region that scrolls sideways (a wide table on a phone) must be reachable by keyboard.
+  function focusableScrollers() {
+    document.querySelectorAll(".table-wrap, .graph-wrap").forEach(function (el) {
+      if (el.scrollWidth > el.clientWidth + 1) {
+        if (!el.hasAttribute("tabindex")) { el.setAttribute("tabindex", "0"); }
+        if (!el.hasAttribute("role")) { el.setAttribute("role", "region"); }
+        if (!el.hasAttribute("aria-label")) {
+          var heading = el.closest("section") && el.closest("section").querySelector("h2, h3");
+          el.setAttribute("aria-label", (heading ? heading.textContent.trim() + ": " : "") + "scrollable");
+        }
+      }
+    });
+  }
+  window.addEventListener("resize", focusableScrollers);
+
   document.addEventListener("htmx:afterSettle", function (event) {
+    focusableScrollers();
     localTimes(event.target);
     openStepPanels();
     applyView(graphSvg());
@@ -248,6 +264,7 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () {
+    focusableScrollers();
     localTimes(document);
     applyView(graphSvg());
     openStepPanels();
