@@ -23,7 +23,9 @@ class DeployForm(forms.Form):
         label="Score spec",
         required=False,
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false", "class": "code-input"}),
+        widget=forms.Textarea(
+            attrs={"rows": 18, "spellcheck": "false", "class": "code-input", "data-editor": "yaml", "wrap": "off"}
+        ),
     )
     spec_file = forms.FileField(label="…or upload a file", required=False)
     comment = forms.CharField(label="Comment", required=False, max_length=500)

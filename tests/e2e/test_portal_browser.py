@@ -187,6 +187,9 @@ def deploy_spec(page: Any) -> None:
     assert page.locator(".problem-row[data-line='13']").count() == 1
     shot(page, "deploy-errors")
     page.fill("textarea[name=spec]", SPEC)
+    # The spec editor numbers the lines and highlights the YAML under the textarea.
+    assert page.locator(".editor-gutter").inner_text().split()[-1] == str(SPEC.count("\n") + 1)
+    assert page.locator(".editor-highlight .nt", has_text="containers").count() == 1
     page.click("button[value=validate]")
     try:
         page.locator("#plan-heading").wait_for()
