@@ -24,7 +24,13 @@ class DeployForm(forms.Form):
         required=False,
         strip=False,
         widget=forms.Textarea(
-            attrs={"rows": 18, "spellcheck": "false", "class": "code-input", "data-editor": "yaml", "wrap": "off"}
+            attrs={
+                "rows": 18,
+                "spellcheck": "false",
+                "class": "code-input",
+                "data-editor": "yaml",
+                "wrap": "off",
+            }
         ),
     )
     spec_file = forms.FileField(label="…or upload a file", required=False)

@@ -88,9 +88,9 @@ def application_detail(request: HttpRequest, name: str) -> HttpResponse:
         .order_by("-created_at", "-id")
         .first()
     )
-    waiting = WorkflowExecution.objects.filter(
-        application=application, status=ExecutionStatus.WAITING
-    ).exists()
+    recent_list = list(recent[:RECENT_WORKFLOWS])
+    # A run waiting for a decision is among the most recent ones: no extra query for it.
+    waiting = any(execution.status == ExecutionStatus.WAITING for execution in recent_list)
     context = {
         "application": application,
         "state": application_state(application, manifest_set, waiting=waiting),
@@ -99,7 +99,7 @@ def application_detail(request: HttpRequest, name: str) -> HttpResponse:
         "revision": revision,
         "spec_lines": highlight_lines(spec_text(revision)) if revision is not None else [],
         "resources": resources,
-        "recent": recent[:RECENT_WORKFLOWS],
+        "recent": recent_list,
         "revisions": paginate(request, revisions, per_page=REVISIONS_PER_PAGE),
         "latest_number": revision.number if revision is not None else None,
     }
