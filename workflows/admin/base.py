@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 
@@ -67,4 +67,7 @@ def yaml_block(document: Any) -> SafeString:
     if document in (None, "", {}, []):
         return format_html('<span class="quiet">{}</span>', "—")
     lines = highlight_lines(canonical_yaml(document))
-    return format_html('<pre class="yaml">{}</pre>', SafeString("\n".join(str(line) for line in lines)))
+    # The highlighted lines are already escaped SafeStrings: format_html_join keeps them as they are.
+    return format_html(
+        '<pre class="yaml">{}</pre>', format_html_join("\n", "{}", ((line,) for line in lines))
+    )
