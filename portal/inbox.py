@@ -3,6 +3,7 @@ of their teams' applications that nobody retried yet. Counts feed the navigation
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -62,14 +63,35 @@ def inbox_for(user: Any) -> Inbox:
     return Inbox(approvals=approvals, failures=failures)
 
 
+# The navigation's counts may be a few seconds old: computing them costs more than a page's own queries.
+COUNT_TTL = 10.0
+_recent: dict[int, tuple[float, Inbox]] = {}
+
+
+def cached_inbox(user: Any, *, fresh: bool = False) -> Inbox:
+    """The user's inbox, reused for COUNT_TTL seconds by this process (the inbox page always reads it anew)."""
+    now = time.monotonic()
+    hit = _recent.get(user.pk)
+    if hit is not None and not fresh and now - hit[0] < COUNT_TTL:
+        return hit[1]
+    inbox = inbox_for(user)
+    if len(_recent) > 10_000:
+        _recent.clear()
+    _recent[user.pk] = (now, inbox)
+    return inbox
+
+
 def inbox_counts(request: HttpRequest) -> dict[str, Any]:
     """Template context processor: the inbox count for the navigation (signed-in users only)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or request.path.startswith(("/api/", "/admin/")):
         return {}
+    if request.headers.get("HX-Request") and request.path != "/":
+        # Live fragments (status, logs) show no navigation; the dashboard's refresh shows the banner.
+        return {}
     if not may(user, "workflows:read"):
         return {}
-    inbox = inbox_for(user)
+    inbox = cached_inbox(user, fresh=request.path == "/inbox")
     return {
         "inbox_approvals": len(inbox.approvals),
         "inbox_failures": len(inbox.failures),

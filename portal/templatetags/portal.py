@@ -130,9 +130,9 @@ def resource_honest(resource: Any) -> status_colours.Honest | None:
 @register.filter
 def application_honest(application: Any) -> status_colours.Honest:
     """An application row's state from `deploy_state` and the annotated latest manifest set."""
-    manifest = None
-    if getattr(application, "has_manifests", False):
-        manifest = _Applied(bool(getattr(application, "last_applied", False)))
+    # `last_applied` is NULL when nothing was rendered yet (no manifest set).
+    applied = getattr(application, "last_applied", None)
+    manifest = None if applied is None else _Applied(bool(applied))
     return status_colours.application_state(application, manifest)
 
 

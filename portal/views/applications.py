@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -50,7 +50,6 @@ def application_list(request: HttpRequest) -> HttpResponse:
                 .order_by("-created_at", "-id")
                 .values("applied")[:1]
             ),
-            has_manifests=Exists(ManifestSet.objects.filter(application=OuterRef("pk"), operation="apply")),
         )
         .order_by("name")
     )
