@@ -51,7 +51,7 @@ class SvgRenderer(_TextRenderer):
 
 
 class GraphNegotiation(DefaultContentNegotiation):
-    """An unknown `?format=` is the caller's mistake: a 400 problem that names the allowed values."""
+    """The representation is `?format=`'s; an unknown one is a 400 problem that names the allowed values."""
 
     def select_renderer(self, request: Any, renderers: Any, format_suffix: str | None = None) -> Any:
         wanted = format_suffix or request.query_params.get("format")
@@ -62,7 +62,10 @@ class GraphNegotiation(DefaultContentNegotiation):
                 code="invalid",
                 errors=[{"path": "format", "message": f"unknown format {wanted!r}"}],
             )
-        return super().select_renderer(request, renderers, format_suffix)
+        # `format` alone decides (json when absent): an Accept header never turns it into a 406.
+        chosen = wanted or "json"
+        renderer = next(r for r in renderers if r.format == chosen)
+        return renderer, renderer.media_type
 
 
 # Declared inline: "label" and "source" clash with Field attributes, and "from" is a Python keyword.

@@ -63,6 +63,13 @@ def test_application_graph(api: APIClient, execution: Any) -> None:
     assert svg.status_code == 200 and b'data-node="resource:db"' in svg.content
 
 
+def test_format_decides_whatever_the_accept_header(api: APIClient, execution: Any) -> None:
+    response = api.get(f"/api/workflows/{execution.pk}/graph?format=svg", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200 and response["Content-Type"].startswith("image/svg+xml")
+    response = api.get(f"/api/workflows/{execution.pk}/graph", HTTP_ACCEPT="image/svg+xml")
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/json")
+
+
 def test_unknown_format_is_a_problem(api: APIClient, execution: Any) -> None:
     response = api.get(f"/api/workflows/{execution.pk}/graph?format=png")
     assert response.status_code == 400
