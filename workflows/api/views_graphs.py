@@ -60,7 +60,9 @@ class GraphNegotiation(DefaultContentNegotiation):
                 f"format must be one of {', '.join(graphs.FORMATS)}",
                 status_code=400,
                 code="invalid",
-                errors=[{"path": "format", "message": f"unknown format {wanted!r}"}],
+                errors=[
+                    {"path": "format", "message": f"unknown format {wanted!r}", "code": "invalid_choice"}
+                ],
             )
         # `format` alone decides (json when absent): an Accept header never turns it into a 406.
         chosen = wanted or "json"
