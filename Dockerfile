@@ -75,12 +75,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # What steps and operations commands run: git (GitOps), bash (script steps), ansible-playbook
 # (`ansible` steps, from the original innominatus's workflows), pg_dump/pg_restore
 # (backup/restore; Debian trixie's client 17 talks to PostgreSQL 15 and newer), ssh for git remotes,
-# tini as PID 1 so that signals reach gunicorn/the worker and orphaned step processes are reaped.
+# tini as PID 1 so that signals reach gunicorn/the worker and orphaned step processes are reaped;
+# graphviz (`dot`) lays out and routes the step graphs of the portal and the graph API.
 # Debian stable only ships security fixes, so the packages are not pinned to exact versions.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        ansible bash ca-certificates git openssh-client postgresql-client tini \
+        ansible bash ca-certificates git graphviz openssh-client postgresql-client tini \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 innominatus \
     && useradd --system --uid 10001 --gid innominatus --home-dir /home/innominatus \

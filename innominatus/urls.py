@@ -9,8 +9,21 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from innominatus.problems import DATABASE_UNAVAILABLE, json_problem, unavailable_response
 from innominatus.schema_view import SchemaView
+from workflows.admin.dashboard import operations_view, reload_providers_view, run_reaper_view
+
+# The Django admin is the operator console of the design: branded, with an operations dashboard.
+admin.site.site_header = "innominatus operator console"
+admin.site.site_title = "innominatus operator console"
+admin.site.index_title = "Operate the platform"
 
 urlpatterns = [
+    path("admin/operations/", admin.site.admin_view(operations_view), name="admin-operations"),
+    path("admin/operations/reaper", admin.site.admin_view(run_reaper_view), name="admin-operations-reaper"),
+    path(
+        "admin/operations/providers",
+        admin.site.admin_view(reload_providers_view),
+        name="admin-operations-providers",
+    ),
     path("admin/", admin.site.urls),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     # The split view serves its init script from a URL, so the Content-Security-Policy needs no inline script.

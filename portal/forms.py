@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from portal import paramtext
 from workflows.choices import ExecutionStatus, ResourceState
 from workflows.engine.model import ParameterSpec
 
@@ -22,7 +23,15 @@ class DeployForm(forms.Form):
         label="Score spec",
         required=False,
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false", "class": "code-input"}),
+        widget=forms.Textarea(
+            attrs={
+                "rows": 18,
+                "spellcheck": "false",
+                "class": "code-input",
+                "data-editor": "yaml",
+                "wrap": "off",
+            }
+        ),
     )
     spec_file = forms.FileField(label="…or upload a file", required=False)
     comment = forms.CharField(label="Comment", required=False, max_length=500)
@@ -130,7 +139,11 @@ def _field_for(spec: ParameterSpec) -> forms.Field:
         attrs["required"] = True
     help_parts = [spec.description] if spec.description else []
     if spec.pattern:
-        help_parts.append(f"Must match {spec.pattern}")
+        help_parts.append(f"Use {paramtext.pattern_words(spec.pattern)}")
+    if spec.type in ("int", "number"):
+        help_parts.append(paramtext.range_words(spec.minimum, spec.maximum))
+    help_parts.append(paramtext.default_words(spec.default))
+    help_parts = [part for part in help_parts if part]
     initial = spec.default
     field: forms.Field
     if spec.allowed_values is not None:
@@ -164,13 +177,14 @@ def _field_for(spec: ParameterSpec) -> forms.Field:
             help_parts.append("A duration such as 30s, 5m or 1h30m")
         field = forms.CharField(widget=forms.TextInput(attrs=attrs))
     field.required = False
-    field.label = spec.name
+    field.label = paramtext.label(spec.name)
     field.initial = initial
     field.help_text = " · ".join(help_parts)
     return field
 
 
 TEAM_FIELD = "team"
+APPLICATION_PARAMETERS = ("app_name", "application")
 
 
 class GoldenPathForm(forms.Form):
@@ -181,12 +195,17 @@ class GoldenPathForm(forms.Form):
         *args: Any,
         parameters: tuple[ParameterSpec, ...] = (),
         teams: list[str] | None = None,
+        applications: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.specs = {spec.name: spec for spec in parameters}
         for spec in parameters:
             self.fields[spec.name] = _field_for(spec)
+            if spec.name in APPLICATION_PARAMETERS and spec.allowed_values is None:
+                # A picker of the user's applications (a datalist: typing still works for long lists).
+                self.fields[spec.name].widget.attrs.update(list="user-applications", autocomplete="off")
+        self.applications = applications or []
         names = teams or []
         if len(names) > 1 and TEAM_FIELD not in self.specs:
             self.fields[TEAM_FIELD] = forms.ChoiceField(

@@ -9,6 +9,7 @@ from portal.views import (
     execution_actions,
     executions,
     goldenpaths,
+    inbox,
     profile,
     providers,
     resources,
@@ -18,6 +19,9 @@ app_name = "portal"
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    # Browsers ask for /favicon.ico whatever the page says.
+    path("favicon.ico", dashboard.favicon, name="favicon"),
+    path("inbox", inbox.inbox, name="inbox"),
     path("apps", applications.application_list, name="application-list"),
     path("apps/<str:name>", applications.application_detail, name="application-detail"),
     path("apps/<str:name>/diff", applications.application_diff, name="application-diff"),
@@ -27,6 +31,11 @@ urlpatterns = [
     path("workflows/<str:execution_id>", executions.execution_detail, name="execution-detail"),
     path("workflows/<str:execution_id>/status", executions.execution_status, name="execution-status"),
     path("workflows/<str:execution_id>/logs", executions.execution_logs, name="execution-logs"),
+    path(
+        "workflows/<str:execution_id>/logs.txt",
+        executions.execution_log_download,
+        name="execution-log-download",
+    ),
     path("workflows/<str:execution_id>/cancel", execution_actions.cancel, name="execution-cancel"),
     path("workflows/<str:execution_id>/retry", execution_actions.retry, name="execution-retry"),
     path("workflows/<str:execution_id>/approve", execution_actions.approve, name="execution-approve"),

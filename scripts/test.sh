@@ -20,6 +20,8 @@ command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
 command -v ansible-playbook >/dev/null 2>&1 || need_apt+=(ansible)
+command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

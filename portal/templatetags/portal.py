@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from django import template
@@ -14,6 +16,7 @@ from portal.permissions import may
 from portal.timefmt import format_seconds
 
 register = template.Library()
+WORKER_SUFFIX = re.compile(r"^(attempt \d+ of \d+ started) on \S+$")
 
 
 @register.simple_tag
@@ -21,8 +24,32 @@ def status_badge(value: str) -> SafeString:
     """A coloured badge for any execution, step or resource status."""
     tone = status_colours.tone(str(value))
     spinner = SafeString('<span class="spinner" aria-hidden="true"></span>') if value == "running" else ""
+    words = status_colours.STATUS_WORDS.get(str(value), str(value))
+    icon = format_html('<span class="badge-icon" aria-hidden="true">⏸</span>') if value == "waiting" else ""
     return format_html(
-        '<span class="badge tone-{}" data-status="{}">{}{}</span>', tone, value, spinner, value
+        '<span class="badge tone-{}" data-status="{}">{}{}{}</span>', tone, value, spinner, icon, words
+    )
+
+
+@register.simple_tag
+def honest_badge(state: status_colours.Honest | None, fallback: str = "") -> SafeString:
+    """The badge of an honest state (icon, colour and words; the reason as tooltip); else a status badge."""
+    if state is None:
+        return status_badge(fallback) if fallback else SafeString("")
+    spinner = state.key in ("deploying", "undeploying")
+    icon = (
+        SafeString('<span class="spinner" aria-hidden="true"></span>')
+        if spinner
+        else format_html('<span class="badge-icon" aria-hidden="true">{}</span>', state.icon)
+    )
+    return format_html(
+        '<span class="badge tone-{}" data-state="{}"{}{}>{}{}</span>',
+        state.tone,
+        state.key,
+        format_html(' data-status="{}"', fallback) if fallback else "",
+        format_html(' title="{}"', state.reason) if state.reason else "",
+        icon,
+        state.words,
     )
 
 
@@ -62,3 +89,56 @@ def nav_current(context: template.Context, prefix: str) -> SafeString:
     path = request.path
     current = path == "/" if prefix == "/" else path == prefix or path.startswith(prefix.rstrip("/") + "/")
     return mark_safe('aria-current="page"' if current else "")  # noqa: S308 - constant  # nosec B308 B703 - reviewed: only escaped text or constants
+
+
+@register.simple_tag
+def elapsed(started: datetime | None, completed: datetime | None, now: datetime) -> SafeString:
+    """A step's elapsed time; while it runs the page's script keeps counting from `data-start`."""
+    if started is None:
+        return SafeString('<span class="muted">—</span>')
+    end = completed or now
+    text = format_seconds(max(0.0, (end - started).total_seconds()))
+    if completed is not None:
+        return format_html('<span class="elapsed">{}</span>', text)
+    return format_html(
+        '<span class="elapsed" data-start="{}" data-ticking="true">{}</span>', started.isoformat(), text
+    )
+
+
+@register.simple_tag
+def local_time(value: datetime | None, style: str = "datetime") -> SafeString:
+    """A <time> the page's script shows in the viewer's time zone (UTC with its zone without script)."""
+    if value is None:
+        return SafeString("")
+    utc = value.astimezone(UTC)
+    text = utc.strftime("%H:%M:%S UTC" if style == "time" else "%Y-%m-%d %H:%M:%S UTC")
+    return format_html('<time datetime="{}" data-local="{}">{}</time>', utc.isoformat(), style, text)
+
+
+@register.filter
+def without_worker(message: str) -> str:
+    """A step's "attempt 1 of 3 started on <worker>" line without the worker id (operators see it in the admin)."""
+    return WORKER_SUFFIX.sub(r"\1", message)
+
+
+@register.filter
+def resource_honest(resource: Any) -> status_colours.Honest | None:
+    """A resource's honest state (rendered only) or None for its plain state badge."""
+    return status_colours.resource_state(resource)
+
+
+@register.filter
+def application_honest(application: Any) -> status_colours.Honest:
+    """An application row's state from `deploy_state` and the annotated latest manifest set."""
+    # `last_applied` is NULL when nothing was rendered yet (no manifest set).
+    applied = getattr(application, "last_applied", None)
+    manifest = None if applied is None else _Applied(bool(applied))
+    return status_colours.application_state(application, manifest)
+
+
+class _Applied:
+    """The part of a manifest set the state needs, from list annotations."""
+
+    def __init__(self, applied: bool) -> None:
+        self.applied = applied
+        self.reason = ""

@@ -12,10 +12,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from innominatus.problems import ProblemError
+from portal.confirm import Confirmation, ask, confirmed
 from portal.diffview import side_by_side
 from portal.highlight import highlight_lines
 from portal.permissions import requires
 from portal.queries import decorated, paginate, visible_applications
+from portal.status import application_state
+from workflows.choices import ExecutionStatus
 from workflows.models import Application, DeploymentRevision, ManifestSet, WorkflowExecution
 from workflows.services import diff_revisions, progress
 from workflows.services.deployments import rollback_application
@@ -42,6 +45,11 @@ def application_list(request: HttpRequest) -> HttpResponse:
             resource_count=Count("resources", distinct=True),
             last_status=_latest_execution("status"),
             last_execution=_latest_execution("id"),
+            last_applied=Subquery(
+                ManifestSet.objects.filter(application=OuterRef("pk"), operation="apply")
+                .order_by("-created_at", "-id")
+                .values("applied")[:1]
+            ),
         )
         .order_by("name")
     )
@@ -79,14 +87,18 @@ def application_detail(request: HttpRequest, name: str) -> HttpResponse:
         .order_by("-created_at", "-id")
         .first()
     )
+    recent_list = progress.decorate(recent[:RECENT_WORKFLOWS], revisions=False)
+    # A run waiting for a decision is among the most recent ones: no extra query for it.
+    waiting = any(execution.status == ExecutionStatus.WAITING for execution in recent_list)
     context = {
         "application": application,
+        "state": application_state(application, manifest_set, waiting=waiting),
         "manifest_set": manifest_set,
         "manifests": _manifests(manifest_set),
         "revision": revision,
         "spec_lines": highlight_lines(spec_text(revision)) if revision is not None else [],
         "resources": resources,
-        "recent": progress.decorate(recent[:RECENT_WORKFLOWS], revisions=False),
+        "recent": recent_list,
         "revisions": paginate(request, revisions, per_page=REVISIONS_PER_PAGE),
         "latest_number": revision.number if revision is not None else None,
     }
@@ -113,6 +125,8 @@ def application_rollback(request: HttpRequest, name: str) -> HttpResponse:
     if not raw.isdigit():
         messages.error(request, "Choose the revision to roll back to.")
         return redirect(reverse("portal:application-detail", args=[application.name]))
+    if not confirmed(request):
+        return _confirm_rollback(request, application, int(raw))
     try:
         revision, execution = rollback_application(
             application=application, number=int(raw), user=request.user
@@ -124,6 +138,38 @@ def application_rollback(request: HttpRequest, name: str) -> HttpResponse:
         request, f"Rolling back to revision {raw} as revision {revision.number} ({execution.pk})."
     )
     return redirect(reverse("portal:execution-detail", args=[execution.pk]))
+
+
+def _confirm_rollback(request: HttpRequest, application: Application, number: int) -> HttpResponse:
+    """The rollback's confirmation: the diff from what runs now to the spec it will deploy."""
+    target = application.revisions.filter(number=number).first()
+    if target is None:
+        messages.error(request, f"{application.name} has no revision {number}.")
+        return redirect(reverse("portal:application-detail", args=[application.name]))
+    current = application.current_revision
+    details: dict[str, Any] = {"target": target, "current": current}
+    if current is not None:
+        details["rows"] = side_by_side(
+            canonical_yaml(revision_document(current)), canonical_yaml(revision_document(target)), context=3
+        )
+        details["changes"] = diff_revisions(current, target)["changes"]
+    return ask(
+        request,
+        Confirmation(
+            title=f"Roll {application.name} back to revision #{number}?",
+            consequence=(
+                f"Revision #{number}'s spec is recorded as a new revision and deployed now"
+                + (f", replacing revision #{current.number}" if current is not None else "")
+                + ". These are the changes it applies:"
+            ),
+            button=f"Roll back and deploy #{number}",
+            tone="info",
+            back_url=reverse("portal:application-detail", args=[application.name]),
+            fields={"revision": str(number)},
+            details_template="portal/applications/rollback_diff.html",
+            details=details,
+        ),
+    )
 
 
 def _revision_number(request: HttpRequest, key: str) -> int | None:

@@ -7,14 +7,15 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from portal.charts import HourBucket, render_hourly_chart
 from portal.permissions import requires
 from portal.queries import visible_applications, visible_executions, visible_resources
-from workflows.choices import EXECUTION_ACTIVE_STATUSES, ExecutionStatus, ResourceState
+from workflows.choices import ExecutionStatus, ResourceState
 from workflows.services import progress
 
 HOURS = 24
@@ -47,7 +48,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         completed=Count("pk", filter=Q(status=ExecutionStatus.COMPLETED)),
         total=Count("pk"),
     )
-    totals["running"] = executions.filter(status__in=EXECUTION_ACTIVE_STATUSES).count()
+    # A run waiting for a person is not running: it has its own count.
+    totals["running"] = executions.filter(
+        status__in=[ExecutionStatus.PENDING, ExecutionStatus.RUNNING]
+    ).count()
+    totals["waiting"] = executions.filter(status=ExecutionStatus.WAITING).count()
     finished = totals["completed"] + totals["failed"]
     success_rate = round(100 * totals["completed"] / finished) if finished else None
     first_hour = (now - timedelta(hours=HOURS - 1)).replace(minute=0, second=0, microsecond=0)
@@ -81,3 +86,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ),
     }
     return render(request, "portal/dashboard.html", context)
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """The SVG favicon (cacheable for a day), for browsers that ask for /favicon.ico."""
+    response = redirect(static("portal/favicon.svg"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from portal.confirm import Confirmation, ask, confirmed
 from portal.forms import DecisionForm
 from portal.permissions import requires
 from portal.views.executions import visible_execution
@@ -30,6 +31,29 @@ def _back(execution_id: str) -> HttpResponse:
 def cancel(request: HttpRequest, execution_id: str) -> HttpResponse:
     """Cancel a running execution."""
     execution = visible_execution(request, execution_id)
+    if not confirmed(request) and not execution.is_terminal:
+        running = list(
+            execution.steps.filter(status__in=["running", "waiting"]).values_list("name", flat=True)
+        )
+        return ask(
+            request,
+            Confirmation(
+                title=f"Cancel {execution.pk}?",
+                consequence=(
+                    f"{execution.workflow_name} of {execution.app_name} stops: "
+                    + (
+                        f"the running step{'s' if len(running) != 1 else ''} {', '.join(running)} "
+                        "are stopped and "
+                        if running
+                        else ""
+                    )
+                    + "no further step starts. What already ran is not undone."
+                ),
+                button="Cancel execution",
+                back_url=reverse("portal:execution-detail", args=[execution.pk]),
+                fields={"reason": request.POST.get("reason", "")[:500]},
+            ),
+        )
     try:
         cancel_execution(execution=execution, user=request.user, reason=request.POST.get("reason", "")[:500])
     except ActionNotAllowed as exc:
@@ -44,6 +68,20 @@ def cancel(request: HttpRequest, execution_id: str) -> HttpResponse:
 def retry(request: HttpRequest, execution_id: str) -> HttpResponse:
     """Start a retry of a failed or cancelled execution and show it."""
     execution = visible_execution(request, execution_id)
+    if not confirmed(request):
+        return ask(
+            request,
+            Confirmation(
+                title=f"Retry {execution.pk}?",
+                consequence=(
+                    f"A new execution of {execution.workflow_name} for {execution.app_name} starts now with the "
+                    "same parameters; its steps run again, including any deploy."
+                ),
+                button="Start the retry",
+                tone="info",
+                back_url=reverse("portal:execution-detail", args=[execution.pk]),
+            ),
+        )
     try:
         new = retry_execution(execution=execution, user=request.user)
     except ActionNotAllowed as exc:
@@ -59,6 +97,21 @@ def _decide(request: HttpRequest, execution_id: str, *, approve: bool) -> HttpRe
     if not form.is_valid():
         messages.error(request, "Choose the step to decide on.")
         return _back(execution.pk)
+    if not approve and not confirmed(request):
+        step = form.cleaned_data["step"]
+        return ask(
+            request,
+            Confirmation(
+                title=f"Reject {step}?",
+                consequence=(
+                    f"The gate {step} is refused: {execution.pk} ({execution.workflow_name} of "
+                    f"{execution.app_name}) fails and the steps after the gate never run."
+                ),
+                button=f"Reject {step}",
+                back_url=reverse("portal:execution-detail", args=[execution.pk]),
+                fields={"step": step, "comment": form.cleaned_data.get("comment") or ""},
+            ),
+        )
     decide = approve_step if approve else reject_step
     try:
         step = decide(

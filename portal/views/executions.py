@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
 from portal.forms import ExecutionFilterForm
 from portal.graph import render_gantt, render_step_graph
 from portal.permissions import may, requires
 from portal.queries import paginate_executions, visible_executions
-from workflows.choices import EXECUTION_TERMINAL_STATUSES, STEP_TERMINAL_STATUSES, ExecutionStatus, StepStatus
+from portal.status import execution_state
+from workflows.choices import EXECUTION_TERMINAL_STATUSES, ExecutionStatus, StepStatus
 from workflows.models import StepExecution, StepLog, WorkflowExecution
 
 # Lines shown when the page opens; older ones stay available through the API.
@@ -23,6 +26,8 @@ LOG_TAIL = 1000
 # Lines per poll; a busy step catches up over a few polls instead of one huge answer.
 LOG_BATCH = 500
 ENGINE_PANEL = "engine"
+SUCCESSFUL_STEP_STATUSES = frozenset({StepStatus.COMPLETED, StepStatus.SKIPPED})
+LIVE_STEP_STATUSES = frozenset({StepStatus.RUNNING, StepStatus.WAITING})
 
 
 @require_GET
@@ -71,15 +76,20 @@ def live_context(request: HttpRequest, execution: WorkflowExecution) -> dict[str
     """Everything the live region and the action forms show."""
     steps = _steps(execution)
     now = timezone.now()
-    done = sum(1 for step in steps if step.status in STEP_TERMINAL_STATUSES)
+    # Done means it ran to its end or was rightly skipped: a failed or cancelled run never shows a full bar.
+    done = sum(1 for step in steps if step.status in SUCCESSFUL_STEP_STATUSES)
     may_act = may(request.user, "workflows:write")
     return {
         "execution": execution,
+        "execution_state": execution_state(execution, steps),
         "steps": steps,
         "now": now,
         "steps_done": done,
         "steps_total": len(steps),
-        "graph": render_step_graph(steps, now=now, title=f"Steps of {execution.pk}"),
+        # The page follows the run until every step is final: the run's end is written before the
+        # last steps are (a cancelled run's running step is marked cancelled by its worker or the reaper).
+        "following": not execution.is_terminal or any(step.status in LIVE_STEP_STATUSES for step in steps),
+        "graph": render_step_graph(steps, title=f"Steps of {execution.pk}"),
         "gantt": render_gantt(steps, now=now, title=f"Timeline of {execution.pk}"),
         "signature": actions_signature(execution, steps),
         "may_act": may_act,
@@ -112,7 +122,7 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
         engine_lines=panels.get(ENGINE_PANEL, []),
         after=last_id,
         logs_truncated=truncated,
-        polling_logs=not execution.is_terminal,
+        polling_logs=context["following"],
         retries=list(execution.retries.order_by("-created_at").values_list("pk", flat=True)[:5]),
     )
     return render(request, "portal/executions/detail.html", context)
@@ -140,7 +150,10 @@ def execution_logs(request: HttpRequest, execution_id: str) -> HttpResponse:
     execution = visible_execution(request, execution_id)
     after = _after(request)
     # Read the status before the lines: every line written before the end is then in this answer.
-    ended = execution.status in EXECUTION_TERMINAL_STATUSES
+    ended = (
+        execution.status in EXECUTION_TERMINAL_STATUSES
+        and not execution.steps.filter(status__in=LIVE_STEP_STATUSES).exists()
+    )
     lines: QuerySet[StepLog] = StepLog.objects.filter(execution=execution, id__gt=after).order_by("id")
     batch = list(lines[:LOG_BATCH])
     groups: dict[str, list[StepLog]] = defaultdict(list)
@@ -153,3 +166,24 @@ def execution_logs(request: HttpRequest, execution_id: str) -> HttpResponse:
         "polling_logs": not (ended and len(batch) < LOG_BATCH),
     }
     return render(request, "portal/executions/logs_fragment.html", context)
+
+
+@require_GET
+@requires("workflows:read")
+def execution_log_download(request: HttpRequest, execution_id: str) -> StreamingHttpResponse:
+    """The whole log as plain text (`?step=` for one step), streamed so a long log is never held in memory."""
+    execution = visible_execution(request, execution_id)
+    lines = StepLog.objects.filter(execution=execution).order_by("id")
+    step = request.GET.get("step", "")
+    if step:
+        lines = lines.filter(step__name=step)
+    rows = lines.values_list("created_at", "step__name", "stream", "message").iterator(chunk_size=2000)
+
+    def text() -> Iterator[str]:
+        for created_at, name, stream, message in rows:
+            yield f"{created_at.isoformat()} [{name or 'engine'}] {stream}: {message}\n"
+
+    response = StreamingHttpResponse(text(), content_type="text/plain; charset=utf-8")
+    suffix = f"-{slugify(step)}" if step else ""
+    response["Content-Disposition"] = f'attachment; filename="{execution.pk}{suffix}.log"'
+    return response

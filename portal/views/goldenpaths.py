@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from innominatus.accounts.access import writable_team_names
 from innominatus.problems import ProblemError
+from portal import paramtext
 from portal.forms import GoldenPathForm
 from portal.permissions import may, requires
 from portal.queries import visible_applications
@@ -36,6 +37,10 @@ def _path(name: str) -> GoldenPath:
     return path
 
 
+def _applications(request: HttpRequest) -> list[str]:
+    return list(visible_applications(request.user).order_by("name").values_list("name", flat=True)[:500])
+
+
 def _hidden_application(request: HttpRequest, form: GoldenPathForm) -> str | None:
     """The app parameter naming another team's application, so that it is refused like a missing one."""
     for key in APP_PARAMETERS:
@@ -53,6 +58,8 @@ def _field_errors(form: GoldenPathForm, exc: WorkflowValidationError) -> None:
         name = problem.path.removeprefix("parameters.")
         # Next to its field the message need not repeat which parameter it is about.
         message = problem.message.removeprefix(f"parameter '{name}': ")
+        spec = form.specs.get(name)
+        message = paramtext.humane_error(message, spec.pattern if spec is not None else None)
         message += f" — {problem.suggestion}" if problem.suggestion else ""
         form.add_error(name if name in form.fields else None, message)
 
@@ -65,7 +72,7 @@ def goldenpath_detail(request: HttpRequest, name: str) -> HttpResponse:
     may_run = may(request.user, "goldenpaths:execute")
     teams = writable_team_names(request.user)
     if request.method != "POST":
-        form = GoldenPathForm(parameters=path.parameters, teams=teams)
+        form = GoldenPathForm(parameters=path.parameters, teams=teams, applications=_applications(request))
         return render(
             request, "portal/goldenpaths/detail.html", {"path": path, "form": form, "may_run": may_run}
         )
@@ -76,7 +83,9 @@ def goldenpath_detail(request: HttpRequest, name: str) -> HttpResponse:
             {"path": path, "form": None, "may_run": False},
             status=403,
         )
-    form = GoldenPathForm(request.POST, parameters=path.parameters, teams=teams)
+    form = GoldenPathForm(
+        request.POST, parameters=path.parameters, teams=teams, applications=_applications(request)
+    )
     status = 400
     if form.is_valid():
         hidden = _hidden_application(request, form)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from innominatus.accounts import rbac
 from innominatus.accounts.models import ApiKey, Team
 from innominatus.accounts.services import ApiKeyError, create_api_key, revoke_api_key
+from portal.confirm import Confirmation, ask, confirmed
 from portal.forms import ApiKeyForm
 from portal.permissions import requires
 
@@ -73,6 +74,19 @@ def revoke_key(request: HttpRequest, key_id: int) -> HttpResponse:
     key = ApiKey.objects.filter(user=_owner(request), pk=key_id).first()
     if key is None:
         raise Http404("no such API key")
+    if not confirmed(request):
+        return ask(
+            request,
+            Confirmation(
+                title=f"Revoke API key {key.name}?",
+                consequence=(
+                    f"Every client that signs in with {key.name} ({key.masked_key}) is refused from now on. "
+                    "A revoked key cannot be re-activated; you would create a new one."
+                ),
+                button=f"Revoke {key.name}",
+                back_url=reverse("portal:profile"),
+            ),
+        )
     revoke_api_key(user=request.user, name=key.name)
     messages.success(request, f"Revoked API key {key.name}.")
     return redirect(reverse("portal:profile"))

@@ -1,7 +1,8 @@
 """The portal in a real browser (Debian's Chromium via Playwright) against gunicorn and a worker.
 
 Run: DB_HOST=127.0.0.1 DB_USER=postgres DB_NAME=idp_portal .venv/bin/pytest tests/e2e/test_portal_browser.py
-Screenshots of the main pages at 1280 px and 390 px go to test-artifacts/screenshots/.
+Screenshots of the main pages at 1280 px and 390 px, light and dark, go to $SCREENSHOT_DIR
+(default: <tmp>/innominatus-screenshots).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from django.contrib.auth.models import Group
 from playwright import sync_api as playwright_api
 
 from innominatus.accounts.models import Team
+from tests.portal.graph_geometry import crossings, parse
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -36,7 +39,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+# Screenshots of every page in both colour schemes, outside the repository (never committed).
+SCREENSHOTS = Path(
+    os.environ.get("SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "innominatus-screenshots"
+)
 PASSWORD = "e2e-Passw0rd!"  # a throwaway account in the test database
 
 SPEC = """\
@@ -181,6 +187,9 @@ def deploy_spec(page: Any) -> None:
     assert page.locator(".problem-row[data-line='13']").count() == 1
     shot(page, "deploy-errors")
     page.fill("textarea[name=spec]", SPEC)
+    # The spec editor numbers the lines and highlights the YAML under the textarea.
+    assert page.locator(".editor-gutter").inner_text().split()[-1] == str(SPEC.count("\n") + 1)
+    assert page.locator(".editor-highlight .nt", has_text="containers").count() == 1
     page.click("button[value=validate]")
     try:
         page.locator("#plan-heading").wait_for()
@@ -233,6 +242,15 @@ def test_watch_a_gated_workflow_live_and_approve_it(page: Any, user: Any) -> Non
     build_log.locator(".log-line", has_text="build line 1").wait_for()
     page.locator("#live .graph-node[data-status=running]").first.wait_for()
     assert page.locator("#live .spinner").count() >= 1
+    svg = page.locator("#live svg.step-graph").evaluate("(e) => new XMLSerializer().serializeToString(e)")
+    boxes, edges = parse(svg)
+    assert (len(boxes), len(edges)) == (5, 5)
+    assert crossings(svg) == [], "an edge passes through a node that is not its end"
+    # A click on a node opens that step's detail (its log panel).
+    page.locator('#live .graph-node[data-node="release"] a').first.click()
+    page.wait_for_function("location.hash === '#step-release'")
+    assert page.locator("#step-release").get_attribute("open") is not None
+    page.locator("#step-release summary").click()  # close it again by hand
     shot(page, "execution-running")
     build_log.locator(".log-line", has_text="build line 4").wait_for()
     page.locator("#step-unit-tests .log-line", has_text="unit line 3").wait_for(timeout=30_000)
@@ -259,6 +277,36 @@ def test_watch_a_gated_workflow_live_and_approve_it(page: Any, user: Any) -> Non
     shot(page, "execution-completed")
 
 
+def test_a_cancelled_run_stops_every_step_and_the_page_follows_it(page: Any, user: Any) -> None:
+    sign_in(page)
+    deploy_spec(page)
+    execution_id = launch_release(user)
+    page.goto(f"/workflows/{execution_id}")
+    page.locator('#steps-table tr[data-step="build"][data-status="running"]').wait_for(timeout=30_000)
+    assert page.locator("#step-build").get_attribute("open") is not None  # the running step's log is open
+
+    page.get_by_role("button", name="Cancel execution").click()
+    page.locator("#confirm").wait_for()
+    page.get_by_role("link", name="Keep things as they are").click()
+    page.wait_for_url(re.compile(rf"/workflows/{execution_id}$"))
+    assert page.locator("#live").get_attribute("data-status") in ("running", "pending")
+
+    page.get_by_role("button", name="Cancel execution").click()
+    page.get_by_role("button", name="Cancel execution").click()  # the confirmation page's button
+    page.wait_for_url(re.compile(rf"/workflows/{execution_id}$"))
+    mark_page(page)
+    page.locator('#live[data-status="cancelled"]:not([data-following])').wait_for(timeout=60_000)
+    assert still_same_page(page), "the cancellation must reach every step without a reload"
+    statuses = page.locator("#steps-table tr[data-step]").evaluate_all(
+        "(rows) => rows.map((r) => r.dataset.status)"
+    )
+    assert "running" not in statuses and "waiting" not in statuses, statuses
+    assert page.locator("#live .spinner").count() == 0
+    progress = page.locator("#live .progress[role=progressbar]").first
+    assert int(progress.get_attribute("aria-valuenow")) < int(progress.get_attribute("aria-valuemax"))
+    shot(page, "execution-cancelled")
+
+
 def test_golden_path_form_reports_an_error_then_launches(page: Any, user: Any) -> None:
     from workflows.services.applications import submit_spec
 
@@ -274,7 +322,7 @@ def test_golden_path_form_reports_an_error_then_launches(page: Any, user: Any) -
     page.get_by_role("button", name="Run ephemeral-env").click()
     error = page.locator("#errors-app_name")
     error.wait_for()
-    assert "does not match the pattern" in error.inner_text()
+    assert "lowercase letters, digits and dashes" in error.inner_text()  # the pattern in words
     shot(page, "golden-path-error")
 
     page.fill("input[name=app_name]", "e2e-shop")
@@ -305,6 +353,14 @@ def test_api_key_is_shown_once_and_can_be_revoked(page: Any, base_url: str) -> N
     row = page.locator('tr[data-key="laptop-cli"]')
     assert row.locator("code").inner_text().endswith("…")
     row.get_by_role("button", name="Revoke API key laptop-cli").click()
+    page.locator("#confirm").wait_for()
+    shot(page, "confirm-revoke")
+    page.get_by_role("link", name="Keep things as they are").click()
+    page.wait_for_url(re.compile(r"/profile$"))
+    assert page.locator('tr[data-key="laptop-cli"] .badge').inner_text() == "active"
+    assert requests.get(base_url + "/api/profile", headers=bearer, timeout=10).status_code == 200
+    page.locator('tr[data-key="laptop-cli"]').get_by_role("button", name="Revoke API key laptop-cli").click()
+    page.get_by_role("button", name="Revoke laptop-cli").click()
     page.wait_for_url(re.compile(r"/profile$"))
     assert page.locator('tr[data-key="laptop-cli"] .badge').inner_text() == "revoked"
     assert requests.get(base_url + "/api/profile", headers=bearer, timeout=10).status_code == 401
@@ -351,8 +407,73 @@ def test_main_pages_fit_the_screen_and_name_their_controls(page: Any, user: Any,
     for name, path in [*PAGES, ("execution", f"/workflows/{execution_id}")]:
         page.goto(path)
         if name == "execution":
-            page.locator(".log-line").first.wait_for()
+            page.locator(".log-line").first.wait_for(state="attached")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at {width}px"
         assert page.evaluate(UNNAMED_CONTROLS) == [], f"{path} has controls without an accessible name"
         shot(page, name)
+
+
+AXE_VERSION = "4.10.2"
+AXE_RUN = """
+async () => {
+  const result = await axe.run(document, { resultTypes: ["violations"] });
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`);
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core from npm, installed once per machine into the temp dir (the test command needs npm)."""
+    prefix = Path(tempfile.gettempdir()) / f"innominatus-axe-{AXE_VERSION}"
+    script = prefix / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        command = ["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(prefix)]
+        subprocess.run([*command, f"axe-core@{AXE_VERSION}"], check=True, timeout=300, capture_output=True)
+    return script.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_axe_finds_no_serious_violation_in_light_and_dark(
+    browser: Any, base_url: str, user: Any, axe_source: str, width: int
+) -> None:
+    # Injecting axe needs an inline script, which the Content-Security-Policy rightly forbids.
+    context = browser.new_context(
+        base_url=base_url, viewport={"width": width, "height": 900 if width > 500 else 844}, bypass_csp=True
+    )
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    try:
+        page.goto("/login")
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            page.add_script_tag(content=axe_source)
+            assert page.evaluate(AXE_RUN) == [], f"/login ({scheme}, {width}px)"
+            page.screenshot(path=str(SCREENSHOTS / f"login-{scheme}-{width}.png"), full_page=True)
+        page.emulate_media(color_scheme="light")
+        sign_in(page)
+        deploy_spec(page)
+        execution_id = launch_release(user)
+        pages = [
+            *PAGES,
+            ("inbox", "/inbox"),
+            ("not-found", "/no-such-page"),
+            ("execution", f"/workflows/{execution_id}"),
+        ]
+        found = []
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            for name, path in pages:
+                page.goto(path)
+                if name == "execution":
+                    page.locator(".log-line").first.wait_for(state="attached")
+                page.add_script_tag(content=axe_source)
+                found += [f"{path} ({scheme}, {width}px): {problem}" for problem in page.evaluate(AXE_RUN)]
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SCREENSHOTS / f"{name}-{scheme}-{width}.png"), full_page=True)
+        assert found == [], "\n".join(found)
+    finally:
+        context.close()

@@ -67,14 +67,15 @@ def test_detail_draws_graph_timeline_steps_and_logs(portal: Client, app: Any) ->
     assert response.status_code == 200
     body = response.content.decode()
     assert 'class="step-graph" role="img"' in body
-    assert body.count('class="graph-node"') == 4
+    assert body.count('class="node graph-node') == 4
     assert 'class="gantt" role="img"' in body
-    assert 'aria-valuenow="2"' in body and 'aria-valuemax="4"' in body  # completed + failed of 4
+    # Only the completed step counts as done: a failed step never fills the bar.
+    assert 'aria-valuenow="1"' in body and 'aria-valuemax="4"' in body
     assert 'class="spinner"' in body
     assert "compiling &lt;everything&gt;" in body
     assert f'id="log-{build.pk}"' in body
     assert f'hx-get="/workflows/{execution.pk}/logs?after=' in body
-    assert 'hx-trigger="every 2s"' in body
+    assert 'hx-trigger="every 2s, refresh"' in body
 
 
 def test_other_teams_execution_is_not_found_anywhere(portal: Client, outsider: Any) -> None:
@@ -91,7 +92,7 @@ def test_status_fragment_polls_while_running_and_stops_when_terminal(portal: Cli
     execution = make_execution(app, status=ExecutionStatus.RUNNING)
     make_step(execution, "only", status=StepStatus.RUNNING)
     running = portal.get(f"/workflows/{execution.pk}/status").content.decode()
-    assert 'hx-trigger="every 2s"' in running
+    assert 'hx-trigger="every 2s, refresh"' in running
 
     StepExecution.objects.filter(execution=execution).update(status=StepStatus.COMPLETED)
     WorkflowExecution.objects.filter(pk=execution.pk).update(status=ExecutionStatus.COMPLETED)
@@ -121,9 +122,16 @@ def test_log_fragment_returns_only_new_lines_and_stops_when_done(portal: Client,
     body = response.content.decode()
     assert "two" in body and ">one<" not in body
     assert f'hx-swap-oob="beforeend:#log-{step.pk}"' in body
-    assert 'hx-trigger="every 1s"' in body
+    assert 'hx-trigger="every 1s, refresh"' in body
 
-    WorkflowExecution.objects.filter(pk=execution.pk).update(status=ExecutionStatus.COMPLETED)
+    # A run that ended while a step still runs (cancelled, its worker not yet done) is still followed.
+    WorkflowExecution.objects.filter(pk=execution.pk).update(status=ExecutionStatus.CANCELLED)
+    after = response.context["after"]
+    assert "hx-trigger" in portal.get(f"/workflows/{execution.pk}/logs", {"after": after}).content.decode()
+    assert "hx-trigger" in portal.get(f"/workflows/{execution.pk}/status").content.decode()
+
+    StepExecution.objects.filter(pk=step.pk).update(status=StepStatus.CANCELLED)
+    assert "hx-trigger" not in portal.get(f"/workflows/{execution.pk}/status").content.decode()
     final = portal.get(
         f"/workflows/{execution.pk}/logs", {"after": response.context["after"]}
     ).content.decode()
@@ -153,12 +161,20 @@ def test_gate_is_approved_from_the_page(portal: Client, app: Any, developer: Any
 @pytest.mark.django_db(transaction=True)
 def test_gate_is_rejected_and_the_run_can_be_retried(portal: Client, app: Any, developer: Any) -> None:
     execution = launch_gated(app, developer)
-    portal.post(f"/workflows/{execution.pk}/reject", {"step": "gate", "comment": "not today"})
+    asked = portal.post(f"/workflows/{execution.pk}/reject", {"step": "gate", "comment": "not today"})
+    assert "Reject gate?" in asked.content.decode() and 'value="not today"' in asked.content.decode()
+    execution.refresh_from_db()
+    assert execution.status == ExecutionStatus.WAITING  # asking changed nothing
+    portal.post(
+        f"/workflows/{execution.pk}/reject", {"step": "gate", "comment": "not today", "confirmed": "yes"}
+    )
     execution.refresh_from_db()
     assert execution.status == ExecutionStatus.FAILED
     assert "Retry" in portal.get(f"/workflows/{execution.pk}").content.decode()
 
-    response = portal.post(f"/workflows/{execution.pk}/retry")
+    assert "Retry " in portal.post(f"/workflows/{execution.pk}/retry").content.decode()
+    assert not WorkflowExecution.objects.filter(parent=execution).exists()
+    response = portal.post(f"/workflows/{execution.pk}/retry", {"confirmed": "yes"})
     retry = WorkflowExecution.objects.get(parent=execution)
     assert response["Location"] == f"/workflows/{retry.pk}"
 
@@ -166,10 +182,14 @@ def test_gate_is_rejected_and_the_run_can_be_retried(portal: Client, app: Any, d
 def test_cancel_stops_a_running_execution_once(portal: Client, app: Any) -> None:
     execution = make_execution(app, status=ExecutionStatus.RUNNING)
     make_step(execution, "wait", status=StepStatus.PENDING)
-    assert portal.post(f"/workflows/{execution.pk}/cancel").status_code == 302
+    asked = portal.post(f"/workflows/{execution.pk}/cancel")
+    assert asked.status_code == 200 and f"Cancel {execution.pk}?" in asked.content.decode()
+    execution.refresh_from_db()
+    assert execution.status == ExecutionStatus.RUNNING
+    assert portal.post(f"/workflows/{execution.pk}/cancel", {"confirmed": "yes"}).status_code == 302
     execution.refresh_from_db()
     assert execution.status == ExecutionStatus.CANCELLED
-    again = portal.post(f"/workflows/{execution.pk}/cancel", follow=True)
+    again = portal.post(f"/workflows/{execution.pk}/cancel", {"confirmed": "yes"}, follow=True)
     assert "already cancelled" in again.content.decode()
 
 
@@ -223,3 +243,24 @@ def test_detail_query_count_does_not_grow_with_steps(
         assert portal.get(f"/workflows/{execution.pk}/status").status_code == 200
     with django_assert_max_num_queries(7):
         assert portal.get(f"/workflows/{execution.pk}/logs").status_code == 200
+
+
+def test_log_download_and_line_links(portal: Client, app: Any) -> None:
+    execution = make_execution(app, status=ExecutionStatus.RUNNING)
+    talk = make_step(execution, "talk", status=StepStatus.RUNNING)
+    other = make_step(execution, "other", position=1, status=StepStatus.COMPLETED)
+    line = make_log(talk, 1, "attempt 1 of 3 started on worker-host-123")
+    make_log(other, 1, "from the other step")
+
+    page = portal.get(f"/workflows/{execution.pk}").content.decode()
+    assert f'id="L{line.pk}"' in page and f'href="#L{line.pk}"' in page
+    assert "attempt 1 of 3 started<" in page and "worker-host-123" not in page
+    assert '<details class="log-panel" id="step-talk" data-step="talk" open>' in page
+    assert '<details class="log-panel" id="step-other" data-step="other" >' in page
+
+    everything = portal.get(f"/workflows/{execution.pk}/logs.txt")
+    assert everything["Content-Disposition"] == f'attachment; filename="{execution.pk}.log"'
+    text = b"".join(everything.streaming_content).decode()
+    assert "[talk] stdout: attempt 1 of 3" in text and "[other] stdout: from the other step" in text
+    one = b"".join(portal.get(f"/workflows/{execution.pk}/logs.txt", {"step": "other"}).streaming_content)
+    assert b"from the other step" in one and b"attempt" not in one

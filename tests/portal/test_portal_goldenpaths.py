@@ -99,7 +99,13 @@ def test_form_fields_follow_the_parameter_types(portal: Client, test_catalog: An
     assert "duration" in form.fields["window"].help_text
     body = response.content.decode()
     assert 'name="app_name"' in body and "required" in body.split('name="app_name"')[1].split(">")[0]
-    assert "Must match ^[a-z0-9-]+$" in body
+    assert "Use only lowercase letters, digits and dashes" in body  # the pattern in words, not as a regex
+    assert form.fields["app_name"].label == "Application" and form.fields["dry_run"].label == "Dry run"
+    assert (
+        "From 1 to 5" in form.fields["replicas"].help_text
+        and "Default: 2" in form.fields["replicas"].help_text
+    )
+    assert 'list="user-applications"' in body and '<datalist id="user-applications">' in body
     assert "approval" in body  # the manual step is marked in the step list
 
 
@@ -109,7 +115,7 @@ def test_invalid_values_are_reported_next_to_their_fields(portal: Client, test_c
     )
     assert response.status_code == 400
     errors = response.context["form"].errors
-    assert "does not match the pattern" in errors["app_name"][0]
+    assert errors["app_name"][0].startswith("Use only lowercase letters, digits and dashes.")
     assert "above the maximum 5" in errors["replicas"][0]
     body = response.content.decode()
     assert 'id="errors-app_name"' in body and 'id="errors-replicas"' in body

@@ -48,7 +48,11 @@ def test_duplicate_or_bad_names_are_refused_next_to_the_field(portal: Client) ->
 def test_revoke_marks_the_key_revoked(portal: Client, developer: Any) -> None:
     portal.post("/profile/api-keys", {"name": "ci", "expiry_days": "30"})
     key = ApiKey.objects.get(user=developer, name="ci")
-    response = portal.post(f"/profile/api-keys/{key.pk}/revoke", follow=True)
+    asked = portal.post(f"/profile/api-keys/{key.pk}/revoke")
+    assert "Revoke API key ci?" in asked.content.decode()
+    key.refresh_from_db()
+    assert key.revoked_at is None
+    response = portal.post(f"/profile/api-keys/{key.pk}/revoke", {"confirmed": "yes"}, follow=True)
     assert response.status_code == 200
     key.refresh_from_db()
     assert key.revoked_at is not None

@@ -1,11 +1,11 @@
-"""Rendering helpers: step graph layout, Gantt, hourly chart, highlighting and side-by-side diffs."""
+"""Rendering helpers: step graph (Graphviz), Gantt, hourly chart, highlighting and side-by-side diffs."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from portal.charts import HourBucket, render_hourly_chart
 from portal.diffview import side_by_side
-from portal.graph import layout, render_gantt, render_step_graph, step_depths
+from portal.graph import render_gantt, render_step_graph
 from portal.highlight import annotate, highlight_lines
 from portal.timefmt import format_seconds
 from workflows.score import ScoreProblem
@@ -41,35 +41,24 @@ def diamond() -> list[Step]:
     ]
 
 
-def test_parallel_branches_share_a_column_by_depth() -> None:
-    steps = diamond()
-    assert step_depths(steps) == {"build": 0, "test-a": 1, "test-b": 1, "ship": 2}
-    placed = {node.step.name: (node.column, node.row) for node in layout(steps)}
-    assert placed == {"build": (0, 0), "test-a": (1, 0), "test-b": (1, 1), "ship": (2, 0)}
-
-
-def test_unknown_dependencies_and_cycles_do_not_break_the_layout() -> None:
-    steps = [Step("a", depends_on=["b", "ghost"]), Step("b", depends_on=["a"], position=1)]
-    depths = step_depths(steps)
-    assert set(depths) == {"a", "b"}
-    assert render_step_graph(steps, now=NOW).count('class="graph-node"') == 2
-
-
-def test_graph_has_edges_status_colours_spinner_and_accessible_names() -> None:
-    svg = str(render_step_graph(diamond(), now=NOW, title="Steps of wf-1"))
-    assert svg.count("marker-end=") == 4
-    assert '<title id="graph-title">Steps of wf-1</title>' in svg
-    assert 'aria-label="test-b: failed, 30s"' in svg
-    assert svg.count('class="spinner"') == 1
+def test_graph_is_laid_out_by_graphviz_with_links_statuses_and_an_accessible_name() -> None:
+    svg = str(render_step_graph(diamond(), title="Steps of wf-1"))
+    assert svg.startswith(
+        '<svg class="step-graph" role="img" aria-label="Steps of wf-1: 4 steps, 1 completed'
+    )
+    assert svg.count('class="node graph-node') == 4
+    assert svg.count('class="edge"') == 4
+    assert 'data-node="test-b" data-kind="noop" data-status="failed"' in svg
     assert 'stroke="#cf222e"' in svg  # failed is red
-    assert 'stroke-dasharray="4 3"' in svg  # pending is dashed
-    assert "4 steps in 3 stages" in svg
+    assert "stroke-dasharray" in svg  # pending is dashed
+    assert 'href="#step-ship"' in svg
 
 
 def test_graph_escapes_step_names() -> None:
-    svg = str(render_step_graph([Step('<script>"x"</script>')], now=NOW))
+    svg = str(render_step_graph([Step('<script>"x"</script>')]))
     assert "<script>" not in svg
     assert "&lt;script&gt;" in svg
+    assert str(render_step_graph([])) == ""
 
 
 def test_gantt_bars_are_proportional_to_durations() -> None:

@@ -13,11 +13,11 @@ from django.urls import URLPattern, path
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from workflows.admin.base import ReadOnlyAdminMixin, admin_link, changelist_link
+from workflows.admin.base import ReadOnlyAdminMixin, admin_link, changelist_link, yaml_block
 from workflows.admin.deployments import rollback_to_revision
 from workflows.models import Application, DeploymentRevision
 from workflows.services import delete_application, diff_revisions
-from workflows.services.diffing import canonical_yaml, revision_document
+from workflows.services.diffing import revision_document
 
 _DOCUMENTS = ("spec", "extensions", "source")
 
@@ -58,6 +58,12 @@ class ApplicationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Application | None = None) -> bool:
         return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # Deleting deprovisions every resource: one application at a time, from its own page, never in bulk.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
     @admin.display(description="Current revision", ordering="current_revision__number")
     def current(self, obj: Application) -> SafeString | str:
@@ -143,7 +149,7 @@ class DeploymentRevisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Canonical document")
     def document(self, obj: DeploymentRevision) -> SafeString:
-        return format_html("<pre>{}</pre>", canonical_yaml(revision_document(obj)))
+        return yaml_block(revision_document(obj))
 
     def get_urls(self) -> list[URLPattern]:
         diff = path(

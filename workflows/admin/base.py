@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 
@@ -57,3 +57,17 @@ def format_duration(seconds: float | None) -> str:
         return f"{minutes}m {secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m"
+
+
+def yaml_block(document: Any) -> SafeString:
+    """A JSON document as highlighted YAML (the portal's highlighter: every text is escaped)."""
+    from portal.highlight import highlight_lines
+    from workflows.services.diffing import canonical_yaml
+
+    if document in (None, "", {}, []):
+        return format_html('<span class="quiet">{}</span>', "—")
+    lines = highlight_lines(canonical_yaml(document))
+    # The highlighted lines are already escaped SafeStrings: format_html_join keeps them as they are.
+    return format_html(
+        '<pre class="yaml">{}</pre>', format_html_join("\n", "{}", ((line,) for line in lines))
+    )

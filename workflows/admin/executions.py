@@ -17,7 +17,9 @@ from workflows.admin.base import (
     admin_link,
     changelist_link,
     format_duration,
+    yaml_block,
 )
+from workflows.admin.operations import EXECUTION_ACTIONS, operator_actions
 from workflows.choices import STEP_TERMINAL_STATUSES
 from workflows.models import StepExecution, StepLog, WorkflowExecution
 
@@ -98,6 +100,7 @@ class WorkflowExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     inlines = [StepInline]
+    actions = EXECUTION_ACTIONS
     readonly_fields = (
         "id",
         "app_name",
@@ -120,9 +123,16 @@ class WorkflowExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "parameters",
         "variables",
         "outputs",
-        "definition",
+        "definition_yaml",
     )
     fields = readonly_fields
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        return operator_actions(self, request, super().get_actions(request))
+
+    @admin.display(description="Definition")
+    def definition_yaml(self, obj: WorkflowExecution) -> SafeString:
+        return yaml_block(obj.definition)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WorkflowExecution]:
         queryset = super().get_queryset(request)

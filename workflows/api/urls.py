@@ -12,6 +12,7 @@ from workflows.api.views_deployments import (
 from workflows.api.views_events import EventPollView, EventStreamView
 from workflows.api.views_executions import ExecutionViewSet
 from workflows.api.views_goldenpaths import GoldenPathViewSet
+from workflows.api.views_graphs import ApplicationGraphView, ExecutionGraphView
 from workflows.api.views_providers import ProviderReloadView, ProviderViewSet
 from workflows.api.views_resources import ResourceViewSet, StatsView
 
@@ -28,6 +29,8 @@ urlpatterns = [
     path(
         "applications/<str:name>/manifests", ApplicationManifestsView.as_view(), name="application-manifests"
     ),
+    path("applications/<str:name>/graph", ApplicationGraphView.as_view(), name="application-graph"),
+    path("workflows/<str:id>/graph", ExecutionGraphView.as_view(), name="execution-graph"),
     path("applications/<str:name>/rollback", ApplicationRollbackView.as_view(), name="application-rollback"),
     path(
         "resources/<int:pk>/external-state",

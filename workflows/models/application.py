@@ -82,4 +82,5 @@ class DeploymentRevision(models.Model):
         indexes = [models.Index(fields=["application", "content_hash"])]
 
     def __str__(self) -> str:
-        return f"{self.application_id}#{self.number}"
+        # Readable in the admin and in logs: "shop revision 3", not "7#3".
+        return f"{self.application.name} revision {self.number}"
