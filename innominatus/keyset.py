@@ -153,7 +153,7 @@ def after(queryset: QuerySet[Any], keys: list[Key], values: list[Any]) -> QueryS
             key.field.get_db_prep_value(value, connection) for key, value in zip(keys, values, strict=True)
         ]
         # Column names and the operator come from the model, the values are bound parameters.
-        condition = RawSQL(  # noqa: S611
+        condition = RawSQL(  # noqa: S611  # nosec B611 - model columns, bound values
             f"({columns}) {operator} ({placeholders})", params, output_field=BooleanField()
         )
         return queryset.filter(condition)

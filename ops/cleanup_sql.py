@@ -41,12 +41,12 @@ def _q(name: str) -> str:
 def _statement() -> str:
     executions = _q(WorkflowExecution._meta.db_table)
     parts = [
-        f"batch AS MATERIALIZED (SELECT id FROM {executions} WHERE status = ANY(%(statuses)s) "
+        f"batch AS MATERIALIZED (SELECT id FROM {executions} WHERE status = ANY(%(statuses)s) "  # nosec B608 - table and column names from the models
         "AND created_at < %(cutoff)s AND completed_at < %(cutoff)s "
         "ORDER BY created_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED)",
-        f"logs AS (DELETE FROM {_q(StepLog._meta.db_table)} AS t USING batch "
+        f"logs AS (DELETE FROM {_q(StepLog._meta.db_table)} AS t USING batch "  # nosec B608 - table and column names from the models
         "WHERE t.execution_id = batch.id RETURNING 1)",
-        f"steps AS (DELETE FROM {_q(StepExecution._meta.db_table)} AS t USING batch "
+        f"steps AS (DELETE FROM {_q(StepExecution._meta.db_table)} AS t USING batch "  # nosec B608 - table and column names from the models
         "WHERE t.execution_id = batch.id RETURNING 1)",
     ]
     for index, relation in enumerate(_relations()):
@@ -59,14 +59,14 @@ def _statement() -> str:
             " AND t.id NOT IN (SELECT id FROM batch)" if relation.related_model is WorkflowExecution else ""
         )
         parts.append(
-            f"unref{index} AS (UPDATE {table} AS t SET {column} = NULL FROM batch "
+            f"unref{index} AS (UPDATE {table} AS t SET {column} = NULL FROM batch "  # nosec B608 - table and column names from the models
             f"WHERE t.{column} = batch.id{keep} RETURNING 1)"
         )
-    parts.append(f"gone AS (DELETE FROM {executions} AS t USING batch WHERE t.id = batch.id RETURNING 1)")
+    parts.append(f"gone AS (DELETE FROM {executions} AS t USING batch WHERE t.id = batch.id RETURNING 1)")  # nosec B608 - table and column names from the models
     return (
-        "WITH "
+        "WITH "  # nosec B608 - table and column names from the models
         + ",\n".join(parts)
-        + "\nSELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM steps), (SELECT count(*) FROM logs)"
+        + "\nSELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM steps), (SELECT count(*) FROM logs)"  # nosec B608 - table and column names from the models
     )
 
 

@@ -148,7 +148,7 @@ CREATE TRIGGER workflow_events_application_update AFTER UPDATE ON applications
                      OR OLD.current_revision_id IS DISTINCT FROM NEW.current_revision_id
                      OR OLD.team_id IS DISTINCT FROM NEW.team_id)
   EXECUTE FUNCTION workflow_events_application();
-"""
+"""  # nosec B608 - constant DDL, no values are formatted into it
 
 POSTGRESQL_DROP = """
 DROP TRIGGER IF EXISTS workflow_events_execution_insert ON workflow_executions;
@@ -211,12 +211,12 @@ SQLITE = [
     json_object('id', NEW.id, 'name', NEW.name, 'type', NEW.step_type, 'status', NEW.status,
       'previous', OLD.status, 'attempt', NEW.attempt, 'max_attempts', NEW.max_attempts,
       'error', NEW.error_message, 'skip_reason', NEW.skip_reason)
-    FROM workflow_executions x LEFT JOIN teams t ON t.id = x.team_id WHERE x.id = NEW.execution_id; END""",
+    FROM workflow_executions x LEFT JOIN teams t ON t.id = x.team_id WHERE x.id = NEW.execution_id; END""",  # nosec B608 - constant DDL
     f"""CREATE TRIGGER workflow_events_logs AFTER INSERT ON workflow_step_logs BEGIN
   {_INSERT} SELECT {_NOW}, 'step.log', coalesce(t.name, ''), x.app_name, NEW.execution_id,
     coalesce((SELECT name FROM workflow_step_executions WHERE id = NEW.step_id), ''),
     json_object('step_id', NEW.step_id, 'first_log_id', NEW.id, 'last_log_id', NEW.id, 'count', 1)
-    FROM workflow_executions x LEFT JOIN teams t ON t.id = x.team_id WHERE x.id = NEW.execution_id; END""",
+    FROM workflow_executions x LEFT JOIN teams t ON t.id = x.team_id WHERE x.id = NEW.execution_id; END""",  # nosec B608 - constant DDL
     f"""CREATE TRIGGER workflow_events_resource_insert AFTER INSERT ON resource_instances BEGIN
   {_INSERT} {_RESOURCE.format(now=_NOW, previous="''")}; END""",
     f"""CREATE TRIGGER workflow_events_resource_state AFTER UPDATE OF state ON resource_instances
