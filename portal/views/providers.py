@@ -38,6 +38,12 @@ def provider_list(request: HttpRequest) -> HttpResponse:
         ]
         workflows = sorted(provider.workflows.values(), key=lambda w: (w.category, w.operation, w.name))
         context["providers"].append({"provider": provider, "types": types, "workflows": workflows})
+    # A broken or switched-off provider is disabled, not fatal (admin-config; PROVIDERS_STRICT): say
+    # which and why, as /api/providers does, so a missing type is never a mystery.
+    context["disabled"] = sorted(registry.disabled.items())
+    context["replaced"] = sorted(
+        (type_name, by, builtin) for type_name, (builtin, by) in registry.replaced.items()
+    )
     context["unclaimed"] = sorted(
         (name, count) for name, count in in_use.items() if name not in registry.owners
     )

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
+from django.contrib.auth.models import User
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.fakekube import FakeKube
@@ -82,6 +84,18 @@ def test_reload_is_for_admins_and_reports_broken_providers(
     listed = {item["name"]: item for item in admin_api.get("/api/providers?page_size=100").json()["results"]}
     assert listed["dup-team"]["enabled"] is False and listed["dup-team"]["disabled_reason"] == reason
     assert listed["redis"]["replaced_types"] == {"redis": "cache-team"}
+    # The portal's providers page says the same: which provider is disabled, why, and who serves redis.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    portal = Client()
+    portal.force_login(User.objects.get(username="platform-admin"))
+    page = portal.get("/providers")
+    assert page.status_code == 200
+    assert page.context["disabled"] == [("dup-team", reason)]
+    assert page.context["replaced"] == [("redis", "cache-team", "redis")]
+    assert "data-disabled-providers" in page.content.decode()
     generation = ProviderGeneration.objects.get(pk=1).generation
 
     settings.PROVIDERS_STRICT = True
