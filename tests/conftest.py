@@ -89,6 +89,16 @@ def admin_api(platform_admin: Any) -> APIClient:
 
 
 @pytest.fixture(autouse=True)
+def plain_static_storage(settings: Any) -> None:
+    """Pages (portal, login, errors) need static URLs; the manifest storage would need collectstatic
+    first. Tests that check the manifest storage itself set it back."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
 def _close_event_hub() -> Iterator[None]:
     """A test that reached the event endpoints started this process's event listener, which holds a
     database connection of its own: closed after the test, or the test database could not be dropped."""

@@ -88,7 +88,9 @@ def test_portal_writes_are_recorded(make_user: Any, plain_static: None) -> None:
     execution = make_execution(make_application(user, "portal-app"), status=ExecutionStatus.RUNNING)
     client = Client()
     client.force_login(user)
-    response = client.post(f"/workflows/{execution.pk}/cancel", {"reason": "stop"}, REMOTE_ADDR="10.9.8.7")
+    response = client.post(
+        f"/workflows/{execution.pk}/cancel", {"reason": "stop", "confirmed": "yes"}, REMOTE_ADDR="10.9.8.7"
+    )
     assert response.status_code == 302
     event = AuditEvent.objects.get(action="cancel")
     assert (event.object_type, event.object_id, event.username) == ("execution", execution.pk, "paula")

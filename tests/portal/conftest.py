@@ -35,12 +35,3 @@ def outsider(make_user: Callable[..., Any]) -> Any:
 def viewer(make_user: Callable[..., Any]) -> Any:
     """A team-a member with the read-only viewer role."""
     return make_user("viewer", role="viewer")
-
-
-@pytest.fixture(autouse=True)
-def plain_static_storage(settings: Any) -> None:
-    """Portal templates need static URLs; the manifest storage would need collectstatic first."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }

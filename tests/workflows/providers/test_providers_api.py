@@ -85,10 +85,6 @@ def test_reload_is_for_admins_and_reports_broken_providers(
     assert listed["dup-team"]["enabled"] is False and listed["dup-team"]["disabled_reason"] == reason
     assert listed["redis"]["replaced_types"] == {"redis": "cache-team"}
     # The portal's providers page says the same: which provider is disabled, why, and who serves redis.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
     portal = Client()
     portal.force_login(User.objects.get(username="platform-admin"))
     page = portal.get("/providers")
