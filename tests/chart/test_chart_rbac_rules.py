@@ -22,6 +22,9 @@ SOURCES = ("workflows/providers/builtin", "workflows/goldenpaths", "workflows/sc
 YAML_PAIR = re.compile(r"apiVersion:\s*\"?([\w./-]+)\"?\s*\n\s*-?\s*kind:\s*\"?(\w+)")
 PYTHON_PAIR = re.compile(r"\"apiVersion\":\s*\"([\w./-]+)\",\s*\"kind\":\s*\"(\w+)\"")
 OWN_KINDS = {"orchestrator.innominatus.dev/v1"}
+# Objects a step sends to an outside system's API, never to the cluster with innominatus' account: the
+# argocd-app step posts an Argo CD Application to Argo CD's REST API (Argo CD's own RBAC decides).
+SENT_ELSEWHERE = {("argoproj.io/v1alpha1", "Application", "workflows/steps/gitops.py")}
 # What a step does to each object: server-side apply (patch, and create when new), the ownership
 # check and rollout wait (get), removal (delete).
 STEP_VERBS = ("get", "create", "patch", "delete")
@@ -39,8 +42,9 @@ def applied_kinds() -> dict[tuple[str, str], set[str]]:
                 continue
             pattern = PYTHON_PAIR if path.suffix == ".py" else YAML_PAIR
             for api_version, kind in pattern.findall(path.read_text()):
-                if api_version not in OWN_KINDS:
-                    found.setdefault((api_version, kind), set()).add(str(path.relative_to(REPO)))
+                relative = str(path.relative_to(REPO))
+                if api_version not in OWN_KINDS and (api_version, kind, relative) not in SENT_ELSEWHERE:
+                    found.setdefault((api_version, kind), set()).add(relative)
     return found
 
 
