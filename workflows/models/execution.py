@@ -48,8 +48,12 @@ class WorkflowExecution(models.Model):
     workflow_name = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.PENDING)
     # What the run achieved (applied, rendered only, …); kept in step with status by transition().
+    # The database default serves rows written in SQL (bulk loads, restores of older dumps).
     outcome = models.CharField(
-        max_length=24, choices=ExecutionOutcome.choices, default=ExecutionOutcome.IN_PROGRESS
+        max_length=24,
+        choices=ExecutionOutcome.choices,
+        default=ExecutionOutcome.IN_PROGRESS,
+        db_default=ExecutionOutcome.IN_PROGRESS,
     )
     definition = models.JSONField(help_text="Snapshot of the workflow definition this run executes.")
     parameters = models.JSONField(default=dict, blank=True)
