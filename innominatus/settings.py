@@ -234,7 +234,7 @@ REST_FRAMEWORK = {
         "innominatus.filtering.StrictOrderingFilter",
     ],
     "DEFAULT_PARSER_CLASSES": ["innominatus.parsers.LimitedJSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["innominatus.renderers.SafeJSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "innominatus.openapi.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "innominatus.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
