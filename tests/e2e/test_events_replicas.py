@@ -79,13 +79,16 @@ steps:
     done = wait_until(lambda: finished(failed.id), timeout=120, what="the first run to fail")
     assert done.status == ExecutionStatus.FAILED
 
-    # A client on replica A, listening before anything happens.
+    # A client on replica A, listening from before anything happens: it names the last event id it knows
+    # (as a client that polled before would), so however late its connection is accepted, nothing is lost.
+    start = requests.get(replica_b + "/api/events", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    start_id = start.json()["last_id"]
     received: list[dict[str, Any]] = []
     first_step_seen = threading.Event()
     leave = threading.Event()
 
     def listen() -> None:
-        for event in events(replica_a, key, logs="true"):
+        for event in events(replica_a, key, last_event_id=start_id, logs="true"):
             received.append(event)
             if event["type"] == "step.started":
                 first_step_seen.set()
@@ -94,8 +97,6 @@ steps:
 
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
-    start = requests.get(replica_b + "/api/events", headers={"Authorization": f"Bearer {key}"}, timeout=10)
-    start_id = start.json()["last_id"]
 
     # Another team's run meanwhile: none of it may reach the client.
     theirs = launch(
